@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Layers depend downward only:
+/// CBLAS ← SymmetricNumerics ← SymmetricNetworks ← SymmetricEconomics ← SymmetricTraining ← symdp
+let package = Package(
+    name: "SymmetricDP",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "SymmetricDP", targets: ["SymmetricNumerics", "SymmetricNetworks", "SymmetricEconomics", "SymmetricTraining"]),
+        .executable(name: "symdp", targets: ["symdp"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "SymmetricNumerics",
+                dependencies: ["CBLAS", .product(name: "RealModule", package: "swift-numerics")],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        .target(name: "SymmetricNetworks", dependencies: ["CBLAS", "SymmetricNumerics"]),
+        .target(name: "SymmetricEconomics", dependencies: ["CBLAS", "SymmetricNumerics", "SymmetricNetworks"]),
+        .target(name: "SymmetricTraining",
+                dependencies: ["SymmetricNumerics", "SymmetricNetworks", "SymmetricEconomics", "Yams"]),
+        .executableTarget(name: "symdp",
+                          dependencies: ["SymmetricTraining",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(name: "NumericsTests", dependencies: ["SymmetricNumerics"]),
+        .testTarget(name: "NetworksTests", dependencies: ["SymmetricNetworks"]),
+        .testTarget(name: "EconomicsTests", dependencies: ["SymmetricEconomics"]),
+        .testTarget(name: "TrainingTests", dependencies: ["SymmetricTraining"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

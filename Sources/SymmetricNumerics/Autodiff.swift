@@ -1,0 +1,95 @@
+import RealModule
+
+/// Whether differentiable ops record their backward rules. Off inside `withoutGradients`.
+/// The engine is single-threaded: run parallel work in separate processes.
+nonisolated(unsafe) public var gradientRecording = true
+
+/// Runs `body` without recording a graph (evaluation and simulation path).
+@inlinable
+public func withoutGradients<R>(_ body: () throws -> R) rethrows -> R {
+    let saved = gradientRecording
+    gradientRecording = false
+    defer { gradientRecording = saved }
+    return try body()
+}
+
+/// A node of the reverse-mode graph: a value, its gradient, and the local backward rule that
+/// maps the gradient of the output to gradients of its inputs (micrograd in tensors).
+public final class Variable<T: TensorScalar> {
+    /// Current value. Parameters are updated in place by optimisers.
+    public var value: Tensor<T>
+    /// Accumulated ∂loss/∂value after `backward()`; nil when no gradient reached this node.
+    public var grad: Tensor<T>?
+    public let requiresGrad: Bool
+    @usableFromInline let parents: [Variable<T>]
+    @usableFromInline let backwardRule: ((Tensor<T>) -> [Tensor<T>?])?
+
+    /// A leaf: an input (`requiresGrad: false` by default) or a parameter.
+    @inlinable
+    public init(_ value: Tensor<T>, requiresGrad: Bool = false) {
+        self.value = value
+        self.requiresGrad = requiresGrad
+        self.parents = []
+        self.backwardRule = nil
+    }
+
+    @inlinable
+    init(value: Tensor<T>, parents: [Variable<T>], backward: @escaping (Tensor<T>) -> [Tensor<T>?]) {
+        let needs = gradientRecording && parents.contains { $0.requiresGrad }
+        self.value = value
+        self.requiresGrad = needs
+        self.parents = needs ? parents : []
+        self.backwardRule = needs ? backward : nil
+    }
+
+    @inlinable public var shape: [Int] { value.shape }
+
+    /// Back-propagates from this node. A non-scalar root needs a seed of its shape.
+    public func backward(seed: Tensor<T>? = nil) {
+        guard requiresGrad else { return }
+        let seedGrad = seed ?? Tensor(shape: value.shape, repeating: 1)
+        precondition(seedGrad.shape == value.shape, "backward seed shape \(seedGrad.shape) ≠ \(value.shape)")
+        // Topological order by iterative DFS.
+        var order: [Variable<T>] = []
+        var visited = Set<ObjectIdentifier>()
+        var stack: [(Variable<T>, Bool)] = [(self, false)]
+        while let (node, expanded) = stack.popLast() {
+            if expanded { order.append(node); continue }
+            if !visited.insert(ObjectIdentifier(node)).inserted { continue }
+            stack.append((node, true))
+            for p in node.parents where p.requiresGrad && !visited.contains(ObjectIdentifier(p)) { stack.append((p, false)) }
+        }
+        accumulate(seedGrad)
+        for node in order.reversed() {
+            guard let rule = node.backwardRule, let g = node.grad else { continue }
+            let parentGrads = rule(g)
+            for (p, pg) in zip(node.parents, parentGrads) where p.requiresGrad {
+                guard let pg else { continue }
+                p.accumulate(pg)
+            }
+            node.grad = nil; node.ownsGrad = false  // free intermediate gradients as soon as they are used
+        }
+    }
+
+    /// True when `grad` is a buffer this node allocated itself, so it may be added to in place.
+    @usableFromInline var ownsGrad = false
+
+    @inlinable
+    func accumulate(_ g: Tensor<T>) {
+        guard let existing = grad else { grad = g; ownsGrad = false; return }
+        if ownsGrad {
+            let d = existing.pointer, s = g.pointer
+            for i in 0..<existing.count { d[i] += s[i] }
+        } else {
+            grad = existing + g
+            ownsGrad = true
+        }
+    }
+
+    /// Clears the gradient (parameters, before a new step).
+    public func zeroGrad() { grad = nil; ownsGrad = false }
+
+    /// A leaf holding the same value, cut from the graph.
+    public func detached() -> Variable { Variable(value, requiresGrad: false) }
+}
+

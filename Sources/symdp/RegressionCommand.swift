@@ -1,0 +1,6 @@
+import ArgumentParser
+
+struct RegressionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "regression", abstract: "(not yet implemented)")
+    func run() throws { throw ValidationError("not yet implemented") }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// `symdp`: solve high-dimensional symmetric dynamic programming problems.
+@main
+struct SymDP: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "symdp",
+        abstract: "Solve N-agent dynamic models by exploiting symmetry (Ebrahimi Kahou, Fernández-Villaverde, Perla, Sood).",
+        subcommands: [RegressionCommand.self, BenchCommand.self, LQCommand.self, ConcentrationCommand.self])
+}
