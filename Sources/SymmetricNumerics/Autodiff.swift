@@ -33,8 +33,11 @@ public final class Variable<T: TensorScalar> {
         self.backwardRule = nil
     }
 
+    /// An op's output: `backward` maps ∂L/∂output to ∂L/∂parent (nil where not needed).
+    /// Records nothing when gradients are off or no parent requires one. Public so that other
+    /// modules (and users) can define fused ops with their own backward rule.
     @inlinable
-    init(value: Tensor<T>, parents: [Variable<T>], backward: @escaping (Tensor<T>) -> [Tensor<T>?]) {
+    public init(value: Tensor<T>, parents: [Variable<T>], backward: @escaping (Tensor<T>) -> [Tensor<T>?]) {
         let needs = gradientRecording && parents.contains { $0.requiresGrad }
         self.value = value
         self.requiresGrad = needs

@@ -1,0 +1,67 @@
+import RealModule
+import SymmetricNumerics
+
+/// Adam with PyTorch's semantics (`torch.optim.Adam`, no weight decay, no amsgrad):
+/// `m ← β1 m + (1−β1) g`, `v ← β2 v + (1−β2) g²`,
+/// `p ← p − lr/(1−β1ᵗ) · m / (√v/√(1−β2ᵗ) + ε)`.
+public final class Adam<T: TensorScalar> {
+    public let parameters: [Variable<T>]
+    public var learningRate: Double
+    public let beta1: Double, beta2: Double, epsilon: Double
+    public private(set) var step = 0
+    var m: [Tensor<T>], v: [Tensor<T>]
+
+    public init(parameters: [Variable<T>], learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999,
+                epsilon: Double = 1e-8) {
+        self.parameters = parameters
+        self.learningRate = learningRate
+        self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon
+        m = parameters.map { Tensor(zeros: $0.shape) }
+        v = parameters.map { Tensor(zeros: $0.shape) }
+    }
+
+    /// One update from the gradients now held by the parameters (missing gradient = zero).
+    public func update() {
+        step += 1
+        let bc1 = 1 - Double.pow(beta1, step), bc2 = 1 - Double.pow(beta2, step)
+        let stepSize = T(learningRate / bc1), sqrtBc2 = T(bc2.squareRoot())
+        let b1 = T(beta1), b2 = T(beta2), eps = T(epsilon)
+        for (k, p) in parameters.enumerated() {
+            guard let g = p.grad else { continue }
+            let gp = g.pointer, mp = m[k].pointer, vp = v[k].pointer, pp = p.value.pointer
+            for i in 0..<p.value.count {
+                let gi = gp[i]
+                mp[i] = b1 * mp[i] + (1 - b1) * gi
+                vp[i] = b2 * vp[i] + (1 - b2) * gi * gi
+                pp[i] -= stepSize * mp[i] / (vp[i].squareRoot() / sqrtBc2 + eps)
+            }
+        }
+    }
+
+    public func zeroGrad() { for p in parameters { p.zeroGrad() } }
+
+    /// Moment estimates, for checkpoints (`m.k`, `v.k`).
+    public var state: (m: [Tensor<T>], v: [Tensor<T>]) { (m, v) }
+
+    /// Restores moment estimates and the step count from a checkpoint.
+    public func restore(m: [Tensor<T>], v: [Tensor<T>], step: Int) {
+        precondition(m.count == self.m.count && v.count == self.v.count, "optimizer state does not match the parameters")
+        for k in 0..<m.count {
+            self.m[k].pointer.update(from: m[k].pointer, count: m[k].count)
+            self.v[k].pointer.update(from: v[k].pointer, count: v[k].count)
+        }
+        self.step = step
+    }
+}
+
+/// `torch.optim.lr_scheduler.StepLR`: the learning rate is `lr0 · gammaᵏ` with
+/// k = ⌊epoch / stepSize⌋.
+public struct StepLR: Sendable {
+    public let initialRate: Double, stepSize: Int, gamma: Double
+    public init(initialRate: Double, stepSize: Int, gamma: Double) {
+        self.initialRate = initialRate; self.stepSize = stepSize; self.gamma = gamma
+    }
+    public func rate(epoch: Int) -> Double {
+        initialRate * Double.pow(gamma, Double(epoch / max(stepSize, 1)))
+    }
+}

@@ -1,0 +1,158 @@
+import XCTest
+import SymmetricNumerics
+import SymmetricNetworks
+
+final class NetworkTests: XCTestCase {
+    func arch(_ phi: PhiKind, rhoLayers: Int = 4, rhoHidden: Int = 128, phiLayers: Int = 2, bias: Bool = false) -> SymmetricArchitecture {
+        var a = SymmetricArchitecture()
+        a.phi = phi; a.rhoLayers = rhoLayers; a.rhoHidden = rhoHidden; a.phiLayers = phiLayers; a.bias = bias
+        return a
+    }
+
+    func testParameterCountsWithoutBiasesEqualThePapers() {
+        // Paper Table 1/2 and slides: parameters counted without biases.
+        var g = SeededGenerator(seed: 1)
+        XCTAssertEqual(SymmetricNetwork<Float>(arch(.identity), generator: &g).parameterCount, 49_408)
+        XCTAssertEqual(SymmetricNetwork<Float>(arch(.moments), generator: &g).parameterCount, 49_792)
+        XCTAssertEqual(SymmetricNetwork<Float>(arch(.deepset), generator: &g).parameterCount, 66_816)
+        XCTAssertEqual(SymmetricNetwork<Float>(arch(.identity, rhoHidden: 64), generator: &g).parameterCount, 12_416)
+        XCTAssertEqual(SymmetricNetwork<Float>(arch(.deepset, rhoLayers: 2, phiLayers: 1), generator: &g).parameterCount, 17_664)
+    }
+
+    func testPermutingAgentsLeavesTheOutputUnchanged() {
+        var g = SeededGenerator(seed: 2)
+        for phi in PhiKind.allCases {
+            var a = arch(phi, rhoHidden: 32, bias: true); a.phiHidden = 32
+            for d in [1, 2] {
+                let net = SymmetricNetwork<Float>(a, agentDimension: d, ownStateDimension: 1, generator: &g)
+                let batch = 5, n = 17
+                let X = Tensor<Float>.randomNormal(shape: d == 1 ? [batch, n] : [batch, n, d], mean: 1, std: 0.3, using: &g)
+                let x = Tensor<Float>.randomNormal(shape: [batch], using: &g)
+                var perm = Array(0..<n); perm.seededShuffle(using: &g)
+                // permute agents inside every set (jointly over the d coordinates)
+                let permuted = Tensor<Float>(uninitializedShape: X.shape)
+                for b in 0..<batch { for i in 0..<n { for k in 0..<d {
+                    permuted.pointer[(b * n + i) * d + k] = X.pointer[(b * n + perm[i]) * d + k]
+                } } }
+                let u1 = withoutGradients { net(Variable(X), own: Variable(x)).value }
+                let u2 = withoutGradients { net(Variable(permuted), own: Variable(x)).value }
+                for i in 0..<batch { XCTAssertEqual(u1.pointer[i], u2.pointer[i], accuracy: 1e-5, "\(phi), d=\(d)") }
+                if d == 2 && phi == .deepset {
+                    // permuting x's and y's separately is NOT a symmetry of a Deep Set (coordinate-wise
+                    // identity/moments pooling cannot tell, by construction: it has no cross moments)
+                    let mixed = X.copy()
+                    for b in 0..<batch { for i in 0..<n { mixed.pointer[(b * n + i) * 2] = X.pointer[(b * n + perm[i]) * 2] } }
+                    let u3 = withoutGradients { net(Variable(mixed), own: Variable(x)).value }
+                    XCTAssertGreaterThan((0..<batch).map { abs(u3.pointer[$0] - u1.pointer[$0]) }.max()!, 1e-6, "\(phi)")
+                }
+            }
+        }
+    }
+
+    func testMeanPoolingKeepsOutputsBoundedAsNGrows() {
+        var g = SeededGenerator(seed: 3)
+        let net = SymmetricNetwork<Double>(arch(.deepset, rhoHidden: 32, bias: true), generator: &g)
+        var outputs: [Double] = []
+        for n in [16, 256, 4096] {
+            let X = Tensor<Double>.randomNormal(shape: [1, n], mean: 0.9, std: 0.05, using: &g)
+            outputs.append(withoutGradients { net(Variable(X)).value.scalar })
+        }
+        // same distribution of agents → the pooled mean concentrates; outputs stay close
+        XCTAssertEqual(outputs[1], outputs[2], accuracy: 0.01)
+        XCTAssertTrue(outputs.allSatisfy { abs($0) < 10 })
+    }
+
+    func testDenseLayerGradientsMatchFiniteDifferences() {
+        var g = SeededGenerator(seed: 4)
+        for activation in Activation.allCases {
+            for inSize in [1, 3] {
+                let layer = Dense<Double>(inputSize: inSize, outputSize: 4, bias: true, activation: activation, generator: &g)
+                let x = Tensor<Double>.randomNormal(shape: [5, inSize], using: &g)
+                let weights = Tensor<Double>.randomNormal(shape: [5, 4], using: &g)
+                let xv = Variable(x, requiresGrad: true)
+                layer(xv).backward(seed: weights)
+                let h = 1e-6
+                func loss(_ xt: Tensor<Double>) -> Double { withoutGradients { (layer(Variable(xt)).value * weights).sumAll() } }
+                for i in 0..<x.count {
+                    let p = x.copy(), m = x.copy(); p.pointer[i] += h; m.pointer[i] -= h
+                    XCTAssertEqual(xv.grad!.pointer[i], (loss(p) - loss(m)) / (2 * h), accuracy: 1e-6, "\(activation)")
+                }
+                for param in layer.parameters {
+                    for i in 0..<param.value.count {
+                        let saved = param.value.pointer[i]
+                        param.value.pointer[i] = saved + h; let lp = loss(x)
+                        param.value.pointer[i] = saved - h; let lm = loss(x)
+                        param.value.pointer[i] = saved
+                        XCTAssertEqual(param.grad!.pointer[i], (lp - lm) / (2 * h), accuracy: 1e-6, "\(activation)")
+                    }
+                }
+            }
+        }
+    }
+
+    func testSymmetricNetworkInputGradientMatchesFiniteDifferences() {
+        var g = SeededGenerator(seed: 5)
+        for phi in PhiKind.allCases {
+            var a = arch(phi, rhoLayers: 2, rhoHidden: 8, phiLayers: 1, bias: true); a.phiHidden = 8; a.activation = .tanh
+            let net = SymmetricNetwork<Double>(a, ownStateDimension: 1, generator: &g)
+            let X = Tensor<Double>.randomNormal(shape: [3, 6], mean: 0.9, std: 0.1, using: &g)
+            let x = Tensor<Double>.randomNormal(shape: [3], using: &g)
+            let Xv = Variable(X, requiresGrad: true), xv = Variable(x, requiresGrad: true)
+            net(Xv, own: xv).sumAll().backward()
+            func loss(_ Xt: Tensor<Double>, _ xt: Tensor<Double>) -> Double { withoutGradients { net(Variable(Xt), own: Variable(xt)).value.sumAll() } }
+            let h = 1e-6
+            for i in 0..<X.count {
+                let p = X.copy(), m = X.copy(); p.pointer[i] += h; m.pointer[i] -= h
+                XCTAssertEqual(Xv.grad!.pointer[i], (loss(p, x) - loss(m, x)) / (2 * h), accuracy: 1e-7, "\(phi)")
+            }
+            for i in 0..<x.count {
+                let p = x.copy(), m = x.copy(); p.pointer[i] += h; m.pointer[i] -= h
+                XCTAssertEqual(xv.grad!.pointer[i], (loss(X, p) - loss(X, m)) / (2 * h), accuracy: 1e-7, "\(phi)")
+            }
+        }
+    }
+
+    func testPyTorchDefaultInitialisationBounds() {
+        var g = SeededGenerator(seed: 6)
+        let layer = Dense<Double>(inputSize: 64, outputSize: 128, generator: &g)
+        let bound = 1 / 8.0
+        XCTAssertTrue(layer.weight.value.scalars.allSatisfy { abs($0) <= bound })
+        XCTAssertTrue(layer.bias!.value.scalars.allSatisfy { abs($0) <= bound })
+        // U(−b, b) has variance b²/3
+        let w = layer.weight.value.scalars
+        let variance = w.map { $0 * $0 }.reduce(0, +) / Double(w.count)
+        XCTAssertEqual(variance, bound * bound / 3, accuracy: 0.1 * bound * bound / 3)
+    }
+
+    func testAdamFollowsPyTorchUpdateRule() {
+        // Step 1: m̂ = g, v̂ = g², so p ← p − lr·g/(|g| + ε). Step 2 with the same g: identical move.
+        let p = Variable(Tensor<Double>(shape: [3], scalars: [1, -2, 0.5]), requiresGrad: true)
+        let adam = Adam(parameters: [p], learningRate: 0.1)
+        let g = [0.3, -4.0, 1e-3]
+        for step in 1...2 {
+            p.grad = Tensor(shape: [3], scalars: g)
+            adam.update()
+            for i in 0..<3 {
+                let start = [1, -2, 0.5][i]
+                let move = 0.1 * g[i] / (abs(g[i]) + 1e-8 * (1 - 0)) // ε enters after bias correction
+                XCTAssertEqual(p.value.pointer[i], start - Double(step) * move, accuracy: 1e-9)
+            }
+        }
+        // Step 2 with a different gradient, against the textbook formula written out.
+        let q = Variable(Tensor<Double>(shape: [1], scalars: [0]), requiresGrad: true)
+        let opt = Adam(parameters: [q], learningRate: 0.01)
+        q.grad = Tensor(shape: [1], scalars: [2]); opt.update()
+        q.grad = Tensor(shape: [1], scalars: [-1]); opt.update()
+        let m = 0.9 * (0.1 * 2) + 0.1 * -1, v = 0.999 * (0.001 * 4) + 0.001 * 1
+        let expected = -0.01 * 1.0 - 0.01 / (1 - 0.81) * m / ((v / (1 - 0.999 * 0.999)).squareRoot() + 1e-8)
+        XCTAssertEqual(q.value.scalar, expected, accuracy: 1e-10)
+    }
+
+    func testStepLRDecaysEveryStepSizeEpochs() {
+        let s = StepLR(initialRate: 1e-3, stepSize: 100, gamma: 0.1)
+        XCTAssertEqual(s.rate(epoch: 0), 1e-3)
+        XCTAssertEqual(s.rate(epoch: 99), 1e-3)
+        XCTAssertEqual(s.rate(epoch: 100), 1e-4, accuracy: 1e-18)
+        XCTAssertEqual(s.rate(epoch: 250), 1e-5, accuracy: 1e-18)
+    }
+}
