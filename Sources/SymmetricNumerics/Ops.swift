@@ -55,7 +55,7 @@ extension Variable {
     @inlinable public func pow(_ p: T) -> Variable {
         let x = value
         return Variable(value: x.map { T.pow($0, p) }, parents: [self]) { g in
-            [g.zipMap(x) { gi, xi in gi * p * T.pow(xi, p - 1) }]
+            [g.zipMap(x) { gi, xi in xi == 0 ? 0 : gi * p * T.pow(xi, p - 1) }]
         }
     }
 
