@@ -48,7 +48,8 @@ public func sci(_ x: Double) -> String { String(format: "%.2e", x) }
 
 /// `m:ss` or `h:mm:ss`.
 public func clock(_ seconds: Double) -> String {
-    guard seconds.isFinite else { return "?" }
-    let s = Int(seconds.rounded())
-    return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60) + String(format: ".%d", Int((seconds - floor(seconds)) * 10))
+    guard seconds.isFinite, seconds >= 0 else { return "?" }
+    let s = Int(seconds)
+    if s >= 3600 { return String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) }
+    return String(format: "%d:%04.1f", s / 60, seconds - Double(s / 60 * 60))
 }

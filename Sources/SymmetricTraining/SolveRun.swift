@@ -1,0 +1,196 @@
+import Foundation
+import SymmetricNumerics
+import SymmetricNetworks
+import SymmetricEconomics
+
+/// A run folder: everything needed to reproduce, resume and inspect one solve.
+///
+/// `config.yaml` (resolved), `metrics.json`, `history.csv`, `test_results.csv`,
+/// `best.safetensors`, `last.safetensors`, `residuals.svg` (Fig. 2 style), `policy_paths.svg`
+/// (Fig. 3 style). Every file is written atomically.
+public struct RunFolder {
+    public let url: URL
+    public init(_ url: URL) { self.url = url }
+    public var config: URL { url.appendingPathComponent("config.yaml") }
+    public var metrics: URL { url.appendingPathComponent("metrics.json") }
+    public var history: URL { url.appendingPathComponent("history.csv") }
+    public var testResults: URL { url.appendingPathComponent("test_results.csv") }
+    public var best: URL { url.appendingPathComponent("best.safetensors") }
+    public var last: URL { url.appendingPathComponent("last.safetensors") }
+    public var residualPlot: URL { url.appendingPathComponent("residuals.svg") }
+    public var policyPlot: URL { url.appendingPathComponent("policy_paths.svg") }
+
+    /// `runs/<UTC timestamp>` under the current directory.
+    public static func timestamped(prefix: String = "") -> RunFolder {
+        let f = DateFormatter()
+        f.dateFormat = "yyyyMMdd-HHmmss"
+        f.timeZone = TimeZone(identifier: "UTC")
+        return RunFolder(URL(fileURLWithPath: "runs").appendingPathComponent(prefix + f.string(from: Date())))
+    }
+}
+
+/// Summary of a finished solve (also `metrics.json`).
+public struct SolveSummary: Sendable {
+    public var trainMSE, valMSE, testMSE: Double
+    public var policyAbsError, policyRelError: Double?
+    public var params, epochs: Int
+    public var seconds: Double
+    public var secondsToThreshold: Double?
+    public var seed: UInt64
+    public var stopReason: StopReason
+
+    /// `metrics.json` content, keys as documented in the README.
+    public func json(extra: [String: Any] = [:]) -> String {
+        var d: [String: Any] = [
+            "train_mse": trainMSE, "val_mse": valMSE, "test_mse": testMSE,
+            "policy_abs_error": policyAbsError ?? NSNull(), "policy_rel_error": policyRelError ?? NSNull(),
+            "params": params, "epochs": epochs, "seconds": seconds,
+            "seconds_to_1e-6": secondsToThreshold ?? NSNull(), "seed": seed, "stop_reason": stopReason.rawValue,
+        ]
+        for (k, v) in extra { d[k] = v }
+        let data = try! JSONSerialization.data(withJSONObject: d, options: [.prettyPrinted, .sortedKeys])
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+}
+
+/// Runs `symdp solve`, `--resume` and `evaluate` on a run folder.
+public enum SolveRunner {
+    /// Trains from scratch (or resumes) and writes the whole run folder.
+    public static func solve(config: RunConfig, folder: RunFolder, resume: Bool = false,
+                             progress: ProgressReporter = ProgressReporter()) throws -> SolveSummary {
+        switch config.trainer.precision {
+        case 64: return try Run<Double>(config: config, folder: folder, progress: progress).solve(resume: resume)
+        default: return try Run<Float>(config: config, folder: folder, progress: progress).solve(resume: resume)
+        }
+    }
+
+    /// Recomputes test metrics of a finished (or interrupted) run from its best checkpoint.
+    public static func evaluate(folder: RunFolder, progress: ProgressReporter = ProgressReporter()) throws -> SolveSummary {
+        let config = try RunConfig.load(path: folder.config.path)
+        switch config.trainer.precision {
+        case 64: return try Run<Double>(config: config, folder: folder, progress: progress).evaluateOnly()
+        default: return try Run<Float>(config: config, folder: folder, progress: progress).evaluateOnly()
+        }
+    }
+}
+
+/// The work behind `SolveRunner` for one precision.
+final class Run<T: TensorScalar> {
+    let config: RunConfig
+    let folder: RunFolder
+    let solver: InvestmentSolver<T>
+    let progress: ProgressReporter
+    let wallStart = DispatchTime.now().uptimeNanoseconds
+
+    init(config: RunConfig, folder: RunFolder, progress: ProgressReporter) throws {
+        self.config = config
+        self.folder = folder
+        self.progress = progress
+        solver = try InvestmentSolver<T>(config: config, progress: progress)
+    }
+
+    func solve(resume: Bool) throws -> SolveSummary {
+        try FileManager.default.createDirectory(at: folder.url, withIntermediateDirectories: true)
+        if resume {
+            guard FileManager.default.fileExists(atPath: folder.last.path) else {
+                throw SolverError("cannot resume \(folder.url.path): no last.safetensors yet (the run stopped before its first epoch ended); start it again with `symdp solve --config \(folder.config.path) --out \(folder.url.path)`")
+            }
+            try solver.restore(from: try Safetensors.read(from: folder.last), training: true)
+            progress.message("resuming \(folder.url.path) after epoch \(solver.epochsDone)")
+        } else {
+            try AtomicFile.write(config.yaml(), to: folder.config)
+        }
+        progress.message("solving N=\(config.model.N), φ=\(config.network.phi.rawValue), \(solver.network.parameterCount) parameters, "
+                         + "\(solver.trainX.shape[0]) training points, float\(config.trainer.precision), seed \(config.seed) → \(folder.url.path)")
+        let reason = try solver.fit { record, isBest in
+            let tensors = self.solver.checkpointTensors(), meta = self.solver.checkpointMetadata()
+            try Safetensors.write(tensors, metadata: meta, to: self.folder.last)
+            if isBest { try Safetensors.write(tensors, metadata: meta, to: self.folder.best) }
+            try AtomicFile.write(self.historyCSV(), to: self.folder.history)
+        }
+        progress.message("stopped: \(reason.rawValue) after \(solver.epochsDone) epochs")
+        return try finish(reason: reason)
+    }
+
+    func evaluateOnly() throws -> SolveSummary {
+        let file = FileManager.default.fileExists(atPath: folder.best.path) ? folder.best : folder.last
+        try solver.restore(from: try Safetensors.read(from: file), training: true)
+        let reason: StopReason = solver.history.last.map { $0.valMSE <= config.trainer.stoppingThreshold ? .threshold : .maxEpochs } ?? .maxEpochs
+        return try finish(reason: reason, restoreBest: false)
+    }
+
+    /// Loads the best weights, evaluates on fresh test trajectories, writes results and plots.
+    func finish(reason: StopReason, restoreBest: Bool = true) throws -> SolveSummary {
+        let fitSeconds = solver.history.last?.seconds ?? 0
+        if restoreBest, FileManager.default.fileExists(atPath: folder.best.path) {
+            try solver.restore(from: try Safetensors.read(from: folder.best), training: false)
+        }
+        let test = solver.evaluateTest(trajectories: config.method.testTrajectories)
+        let trainMSE = solver.mse(solver.trainX)
+        let valMSE = solver.mse(solver.valX)
+        let summary = SolveSummary(trainMSE: trainMSE, valMSE: valMSE, testMSE: test.testMSE,
+                                   policyAbsError: test.policyAbsError, policyRelError: test.policyRelError,
+                                   params: solver.network.parameterCount, epochs: solver.epochsDone,
+                                   seconds: fitSeconds, secondsToThreshold: solver.secondsToThreshold,
+                                   seed: config.seed, stopReason: reason)
+        try AtomicFile.write(testCSV(test), to: folder.testResults)
+        let wall = Double(DispatchTime.now().uptimeNanoseconds - wallStart) / 1e9
+        try AtomicFile.write(summary.json(extra: ["N": config.model.N, "phi": config.network.phi.rawValue,
+                                                  "precision": config.trainer.precision, "wall_seconds_this_process": wall]),
+                             to: folder.metrics)
+        try writePlots(test)
+        return summary
+    }
+
+    func historyCSV() -> String {
+        var s = "epoch,lr,train_mse,val_mse,val_policy_rel_error,seconds\n"
+        for r in solver.history {
+            s += "\(r.epoch),\(r.lr),\(r.trainMSE),\(r.valMSE),\(r.valPolicyRelError.map { "\($0)" } ?? ""),\(r.seconds)\n"
+        }
+        return s
+    }
+
+    func testCSV(_ test: TestEvaluation) -> String {
+        var s = "trajectory,t,u_hat,residual,u_reference\n"
+        s.reserveCapacity(test.rows.count * 64)
+        for r in test.rows {
+            s += "\(r.trajectory),\(r.t),\(r.uHat),\(r.residual),\(r.uReference.map { "\($0)" } ?? "")\n"
+        }
+        return s
+    }
+
+    func writePlots(_ test: TestEvaluation) throws {
+        let T1 = config.method.T + 1
+        var byT = Array(repeating: [Double](), count: T1)
+        for r in test.rows { byT[r.t].append(r.residual) }
+        let ts = (0..<T1).map(Double.init)
+        let means = byT.map { $0.reduce(0, +) / Double(max($0.count, 1)) }
+        let lower = byT.map { quantile($0, 0.025) }, upper = byT.map { quantile($0, 0.975) }
+        var residualPlot = LinePlot(title: "Euler residuals on \(config.method.testTrajectories) test trajectories (N=\(config.model.N), φ=\(config.network.phi.rawValue))",
+                                    xLabel: "t", yLabel: "ε(X_t)")
+        residualPlot.bands = [Band(x: ts, lower: lower, upper: upper, label: "2.5–97.5 %")]
+        residualPlot.series = [Series(x: ts, y: means, label: "mean ε")]
+        try residualPlot.write(to: folder.residualPlot)
+
+        var policyPlot = LinePlot(title: "Policy along test trajectories: û(X_t) vs the LQ solution", xLabel: "t", yLabel: "u(X_t)")
+        let shown = min(3, config.method.testTrajectories)
+        for k in 0..<shown {
+            let rows = test.rows.filter { $0.trajectory == k }
+            policyPlot.series.append(Series(x: rows.map { Double($0.t) }, y: rows.map(\.uHat), label: "û, trajectory \(k + 1)"))
+            if rows.first?.uReference != nil {
+                policyPlot.series.append(Series(x: rows.map { Double($0.t) }, y: rows.map { $0.uReference! },
+                                                label: "u_LQ, trajectory \(k + 1)", dashed: true))
+            }
+        }
+        try policyPlot.write(to: folder.policyPlot)
+    }
+}
+
+/// Empirical quantile by linear interpolation.
+func quantile(_ values: [Double], _ q: Double) -> Double {
+    guard !values.isEmpty else { return .nan }
+    let s = values.sorted()
+    let pos = q * Double(s.count - 1)
+    let lo = Int(pos.rounded(.down)), hi = min(lo + 1, s.count - 1)
+    return s[lo] + (s[hi] - s[lo]) * (pos - Double(lo))
+}
