@@ -2,7 +2,10 @@
 import PackageDescription
 
 /// Layers depend downward only:
-/// CBLAS ← SymmetricNumerics ← SymmetricNetworks ← SymmetricEconomics ← SymmetricTraining ← symdp
+/// CBLAS, SymmetricKernels (C) ← SymmetricNumerics ← SymmetricNetworks ← SymmetricEconomics ← SymmetricTraining ← symdp
+/// Generic numerics (Tensor<T>, Adam<T>, …) must be specialised where they are used.
+let optimized: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"])]
+
 let package = Package(
     name: "SymmetricDP",
     platforms: [.macOS(.v13)],
@@ -18,13 +21,14 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "SymmetricKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
         .target(name: "SymmetricNumerics",
-                dependencies: ["CBLAS", .product(name: "RealModule", package: "swift-numerics")],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
-        .target(name: "SymmetricNetworks", dependencies: ["CBLAS", "SymmetricNumerics"]),
-        .target(name: "SymmetricEconomics", dependencies: ["CBLAS", "SymmetricNumerics", "SymmetricNetworks"]),
+                dependencies: ["CBLAS", "SymmetricKernels", .product(name: "RealModule", package: "swift-numerics")],
+                swiftSettings: [.unsafeFlags(["-Ounchecked", "-cross-module-optimization"])]),
+        .target(name: "SymmetricNetworks", dependencies: ["CBLAS", "SymmetricNumerics"], swiftSettings: optimized),
+        .target(name: "SymmetricEconomics", dependencies: ["CBLAS", "SymmetricNumerics", "SymmetricNetworks"], swiftSettings: optimized),
         .target(name: "SymmetricTraining",
-                dependencies: ["SymmetricNumerics", "SymmetricNetworks", "SymmetricEconomics", "Yams"]),
+                dependencies: ["SymmetricNumerics", "SymmetricNetworks", "SymmetricEconomics", "Yams"], swiftSettings: optimized),
         .executableTarget(name: "symdp",
                           dependencies: ["SymmetricTraining",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),

@@ -54,27 +54,14 @@ extension Variable {
             Tensor.gemm(x.value, weight.value, into: y, transposeB: true, beta: bias == nil ? 0 : 1)
         }
         let n = rows * outF
-        switch activation {
-        case .identity: break
-        case .relu: for i in 0..<n where !(yp[i] > 0) { yp[i] = 0 }
-        case .tanh: for i in 0..<n { yp[i] = T.tanh(yp[i]) }
-        case .sigmoid: for i in 0..<n { yp[i] = 1 / (1 + T.exp(-yp[i])) }
-        case .softplus: for i in 0..<n { let v = yp[i]; yp[i] = v > 20 ? v : T.log(onePlus: T.exp(v)) }
-        }
+        applyActivation(activation, yp, count: n)
         let parents = bias.map { [x, weight, $0] } ?? [x, weight]
         return Variable(value: y, parents: parents) { g in
             // ∂L/∂(pre-activation), from the output y alone
             let gp: Tensor<T>
             if activation == .identity { gp = g } else {
-                gp = Tensor<T>(uninitializedShape: g.shape)
-                let d = gp.pointer, s = g.pointer
-                switch activation {
-                case .identity: break
-                case .relu: for i in 0..<n { d[i] = yp[i] > 0 ? s[i] : 0 }
-                case .tanh: for i in 0..<n { d[i] = s[i] * (1 - yp[i] * yp[i]) }
-                case .sigmoid: for i in 0..<n { d[i] = s[i] * yp[i] * (1 - yp[i]) }
-                case .softplus: for i in 0..<n { d[i] = s[i] * (1 - T.exp(-yp[i])) }
-                }
+                gp = g.copy()
+                multiplyByActivationDerivative(activation, gp.pointer, output: yp, count: n)
             }
             var grads: [Tensor<T>?] = [
                 x.requiresGrad ? Tensor.matmul(gp, weight.value) : nil,

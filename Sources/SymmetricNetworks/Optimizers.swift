@@ -28,13 +28,8 @@ public final class Adam<T: TensorScalar> {
         let b1 = T(beta1), b2 = T(beta2), eps = T(epsilon)
         for (k, p) in parameters.enumerated() {
             guard let g = p.grad else { continue }
-            let gp = g.pointer, mp = m[k].pointer, vp = v[k].pointer, pp = p.value.pointer
-            for i in 0..<p.value.count {
-                let gi = gp[i]
-                mp[i] = b1 * mp[i] + (1 - b1) * gi
-                vp[i] = b2 * vp[i] + (1 - b2) * gi * gi
-                pp[i] -= stepSize * mp[i] / (vp[i].squareRoot() / sqrtBc2 + eps)
-            }
+            T.adamKernel(p.value.pointer, m[k].pointer, v[k].pointer, g.pointer, count: p.value.count,
+                         beta1: b1, beta2: b2, step: stepSize, sqrtBiasCorrection2: sqrtBc2, epsilon: eps)
         }
     }
 

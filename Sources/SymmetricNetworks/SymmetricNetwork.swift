@@ -75,8 +75,7 @@ public struct SymmetricNetwork<T: TensorScalar> {
             let stacked = architecture.moments == 1 ? x : Variable.concat(powers, axis: 2)
             return stacked.mean(axis: 1)
         case .deepset:
-            let rows = X.reshaped([batch * n, d])
-            return phiNet!(rows).reshaped([batch, n, architecture.L]).mean(axis: 1)
+            return phiNet!.pooledMean(X.reshaped([batch * n, d]), setSize: n)
         }
     }
 

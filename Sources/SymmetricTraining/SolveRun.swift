@@ -86,6 +86,9 @@ final class Run<T: TensorScalar> {
         self.config = config
         self.folder = folder
         self.progress = progress
+        // Training calls BLAS on small ρ batches and on cache-sized φ chunks in parallel lanes:
+        // one BLAS thread each, the cores shared out by `Parallelism`.
+        setBlasThreads(1)
         solver = try InvestmentSolver<T>(config: config, progress: progress)
     }
 

@@ -10,14 +10,15 @@ struct BenchCommand: ParsableCommand {
 
     @Option(help: "Sets per batch.") var batch = 256
     @Option(name: .customLong("N"), help: "Agents per set.") var N = 128
-    @Option(help: "Timed steps.") var steps = 30
+    @Option(help: "Timed steps per round.") var steps = 10
+    @Option(help: "Timed rounds (best and median reported).") var rounds = 5
     @Option(help: "phi: identity | moments | deepset.") var phi = "deepset"
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
         guard let kind = PhiKind(rawValue: phi) else { throw ValidationError("--phi must be one of \(PhiKind.allCases.map(\.rawValue))") }
         var bench = TrainingStepBenchmark()
-        bench.batch = batch; bench.N = N; bench.steps = steps
+        bench.batch = batch; bench.N = N; bench.steps = steps; bench.rounds = rounds
         bench.architecture.phi = kind
         let r = bench.run()
         if json {
@@ -27,11 +28,13 @@ struct BenchCommand: ParsableCommand {
             return
         }
         print("Training step, \(phi) network (\(r.parameters) parameters), batch \(r.batch) sets × N=\(r.N) = \(r.phiRows) φ rows, Float32")
-        print(String(format: "  step time            %8.2f ms", r.secondsPerStep * 1e3))
+        print("  \(r.threads) threads, \(r.rounds) rounds of \(r.steps) steps; best round (median round)")
+        print(String(format: "  step time            %8.2f ms   (%.2f ms)", r.secondsPerStep * 1e3, r.secondsPerStepMedian * 1e3))
         print(String(format: "  GEMM work per step   %8.3f GFLOP", r.gflopPerStep))
-        print(String(format: "  training step rate   %8.1f GFLOP/s", r.stepGflops))
-        print(String(format: "  sgemm, same shapes   %8.1f GFLOP/s", r.sgemmGflops))
-        print(String(format: "  ratio                %8.1f %%", 100 * r.ratio))
+        print(String(format: "  training step rate   %8.1f GFLOP/s (%.1f GFLOP/s)", r.stepGflops, r.stepGflopsMedian))
+        print(String(format: "  sgemm, same shapes   %8.1f GFLOP/s  (one BLAS call per shape, all cores)", r.sgemmGflops))
+        print(String(format: "  sgemm, [%d×128]·[128×128]  %.1f GFLOP/s", r.phiRows, r.sgemmDominantShapeGflops))
+        print(String(format: "  ratio                %8.1f %%  (step rate / sgemm rate on the same shapes)", 100 * r.ratio))
         print("  fresh buffers during \(r.steps) timed steps: \(r.freshAllocationsDuringTimedSteps)" +
               String(format: "; resident memory %.0f MB → %.0f MB", r.residentMegabytesStart, r.residentMegabytesEnd))
     }
