@@ -27,6 +27,16 @@ public struct InvestmentEconomy<T: TensorScalar> {
         omega = GaussHermite(nodes: quadratureNodes)
     }
 
+    /// The same economy and draw Ŵ with another Gauss–Hermite rule over ω (e.g. a finer rule
+    /// to measure test residuals independently of the rule used in training).
+    public func withQuadrature(nodes: Int) -> InvestmentEconomy {
+        InvestmentEconomy(model: model, shockDraw: shockDraw, omega: GaussHermite(nodes: nodes))
+    }
+
+    init(model: InvestmentModel, shockDraw: Tensor<T>, omega: GaussHermite) {
+        self.model = model; self.shockDraw = shockDraw; self.omega = omega
+    }
+
     /// Inverse demand, eq. 9: `p(X) = α0 − α1·((1/N) Σ_i max(0, X_i)^ν)^ζ`, over the last axis.
     @inlinable
     public func inverseDemand(_ X: Variable<T>) -> Variable<T> {

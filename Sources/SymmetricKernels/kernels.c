@@ -39,13 +39,19 @@ MULTIVERSION void sdk_thin_affine_##S(T *restrict y, const T *restrict a, const 
     }                                                                                          \
 }                                                                                              \
 MULTIVERSION void sdk_thin_affine_backward_##S(T *restrict t, const T *restrict d,            \
-                                               const T *restrict w, ptrdiff_t rows,            \
+                                               const T *restrict wt, ptrdiff_t rows,           \
                                                ptrdiff_t in, ptrdiff_t out) {                  \
     for (ptrdiff_t r = 0; r < rows; r++) {                                                     \
         const T *dr = d + r * out;                                                             \
         for (ptrdiff_t k = 0; k < in; k++) {                                                   \
+            const T *w = wt + k * out;                                                         \
+            T acc[16] = {0};   /* independent partial sums: vectorises without reassociation */ \
+            ptrdiff_t o = 0;                                                                   \
+            for (; o + 16 <= out; o += 16)                                                     \
+                for (int j = 0; j < 16; j++) acc[j] += dr[o + j] * w[o + j];                   \
             T s = 0;                                                                           \
-            for (ptrdiff_t o = 0; o < out; o++) s += dr[o] * w[o * in + k];                    \
+            for (; o < out; o++) s += dr[o] * w[o];                                            \
+            for (int j = 0; j < 16; j++) s += acc[j];                                          \
             t[r * in + k] = s;                                                                 \
         }                                                                                      \
     }                                                                                          \

@@ -35,6 +35,15 @@ public final class Adam<T: TensorScalar> {
 
     public func zeroGrad() { for p in parameters { p.zeroGrad() } }
 
+    /// Forgets the moment estimates and the step count (a fresh optimiser on the same parameters).
+    public func reset() {
+        for k in 0..<m.count {
+            m[k].pointer.update(repeating: 0, count: m[k].count)
+            v[k].pointer.update(repeating: 0, count: v[k].count)
+        }
+        step = 0
+    }
+
     /// Moment estimates, for checkpoints (`m.k`, `v.k`).
     public var state: (m: [Tensor<T>], v: [Tensor<T>]) { (m, v) }
 

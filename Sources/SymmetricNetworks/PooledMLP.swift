@@ -199,7 +199,7 @@ struct PooledMLPPlan<T: TensorScalar> {
             // ∂a_below = δ·W   ([r × outF]·[outF × inF])
             let w = layer.weight.value.pointer
             if inF <= Self.thinLayerWidth {
-                T.thinAffineBackwardKernel(target, d, weight: w, rows: r, inner: inF, outer: outF)
+                T.thinAffineBackwardKernel(target, d, transposedWeight: transposedWeights[l].pointer, rows: r, inner: inF, outer: outF)
             } else {
                 T.gemm(transA: false, transB: false, m: r, n: inF, k: outF, alpha: 1, a: d, lda: outF, b: w, ldb: inF,
                        beta: 0, c: target, ldc: inF)

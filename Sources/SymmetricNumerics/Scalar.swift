@@ -27,8 +27,8 @@ where Self.RawSignificand: FixedWidthInteger {
     /// `y[r, o] += Σ_k a[r, k]·wt[k, o]` for a small inner size `inner` (weight transposed).
     static func thinAffineKernel(_ y: UnsafeMutablePointer<Self>, _ a: UnsafePointer<Self>, transposedWeight wt: UnsafePointer<Self>,
                                  rows: Int, inner: Int, outer: Int)
-    /// `t[r, k] = Σ_o d[r, o]·w[o, k]` for a small `inner` (w is [outer, inner]).
-    static func thinAffineBackwardKernel(_ t: UnsafeMutablePointer<Self>, _ d: UnsafePointer<Self>, weight w: UnsafePointer<Self>,
+    /// `t[r, k] = Σ_o d[r, o]·wt[k, o]` for a small `inner` (weight transposed, [inner, outer]).
+    static func thinAffineBackwardKernel(_ t: UnsafeMutablePointer<Self>, _ d: UnsafePointer<Self>, transposedWeight wt: UnsafePointer<Self>,
                                          rows: Int, inner: Int, outer: Int)
     /// `sums[s, :] += x[i, :]` with `s = (first + i) / setSize`.
     static func poolRowsKernel(_ sums: UnsafeMutablePointer<Self>, _ x: UnsafePointer<Self>, rows: Int, cols: Int, first: Int, setSize: Int)
@@ -57,8 +57,8 @@ extension Float: TensorScalar {
     @inlinable public static func addKernel(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) { sdk_add_f32(y, x, count) }
     @inlinable public static func thinAffineKernel(_ y: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, transposedWeight wt: UnsafePointer<Float>,
                                                    rows: Int, inner: Int, outer: Int) { sdk_thin_affine_f32(y, a, wt, rows, inner, outer) }
-    @inlinable public static func thinAffineBackwardKernel(_ t: UnsafeMutablePointer<Float>, _ d: UnsafePointer<Float>, weight w: UnsafePointer<Float>,
-                                                           rows: Int, inner: Int, outer: Int) { sdk_thin_affine_backward_f32(t, d, w, rows, inner, outer) }
+    @inlinable public static func thinAffineBackwardKernel(_ t: UnsafeMutablePointer<Float>, _ d: UnsafePointer<Float>, transposedWeight wt: UnsafePointer<Float>,
+                                                           rows: Int, inner: Int, outer: Int) { sdk_thin_affine_backward_f32(t, d, wt, rows, inner, outer) }
     @inlinable public static func poolRowsKernel(_ sums: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rows: Int, cols: Int, first: Int, setSize: Int) {
         sdk_pool_rows_f32(sums, x, rows, cols, first, setSize)
     }
@@ -87,8 +87,8 @@ extension Double: TensorScalar {
     @inlinable public static func addKernel(_ y: UnsafeMutablePointer<Double>, _ x: UnsafePointer<Double>, count: Int) { sdk_add_f64(y, x, count) }
     @inlinable public static func thinAffineKernel(_ y: UnsafeMutablePointer<Double>, _ a: UnsafePointer<Double>, transposedWeight wt: UnsafePointer<Double>,
                                                    rows: Int, inner: Int, outer: Int) { sdk_thin_affine_f64(y, a, wt, rows, inner, outer) }
-    @inlinable public static func thinAffineBackwardKernel(_ t: UnsafeMutablePointer<Double>, _ d: UnsafePointer<Double>, weight w: UnsafePointer<Double>,
-                                                           rows: Int, inner: Int, outer: Int) { sdk_thin_affine_backward_f64(t, d, w, rows, inner, outer) }
+    @inlinable public static func thinAffineBackwardKernel(_ t: UnsafeMutablePointer<Double>, _ d: UnsafePointer<Double>, transposedWeight wt: UnsafePointer<Double>,
+                                                           rows: Int, inner: Int, outer: Int) { sdk_thin_affine_backward_f64(t, d, wt, rows, inner, outer) }
     @inlinable public static func poolRowsKernel(_ sums: UnsafeMutablePointer<Double>, _ x: UnsafePointer<Double>, rows: Int, cols: Int, first: Int, setSize: Int) {
         sdk_pool_rows_f64(sums, x, rows, cols, first, setSize)
     }

@@ -5,8 +5,10 @@ import SymmetricEconomics
 
 /// The `method` section: data, expectation and batching.
 public struct MethodConfig: Equatable, Sendable {
-    /// Gauss–Hermite nodes for the aggregate shock ω.
+    /// Gauss–Hermite nodes for the aggregate shock ω in training and validation.
     public var omegaQuadratureNodes = 7
+    /// Gauss–Hermite nodes for ω when test residuals are measured (independent of training).
+    public var testQuadratureNodes = 7
     /// Rescale the one draw Ŵ to mean 0, std 1.
     public var normalizeShockVector = true
     public var trainTrajectories = 16, valTrajectories = 8, testTrajectories = 32
@@ -35,6 +37,16 @@ public struct TrainerConfig: Equatable, Sendable {
     public var patience = 50
     /// 32 (Float) or 64 (Double).
     public var precision = 32
+    /// Worker threads (0 = every core).
+    public var threads = 0
+    /// Check a candidate solution on paths simulated with the network itself.
+    public var verifyOwnPaths = true
+    /// The own-path MSE may be this many times the stopping threshold.
+    public var ownPathTolerance = 10.0
+    /// Fresh initialisations tried after a failed own-path check.
+    public var maxRestarts = 4
+    /// Stop as diverged when val MSE exceeds this.
+    public var divergenceThreshold = 1e5
     public init() {}
 }
 
@@ -124,6 +136,7 @@ struct ConfigKey {
         .double("model.eta", \.model.eta), .double("model.nu", \.model.nu),
         .double("model.zeta", \.model.zeta), .double("model.mu", \.model.mu),
         .int("method.omega_quadrature_nodes", \.method.omegaQuadratureNodes),
+        .int("method.test_quadrature_nodes", \.method.testQuadratureNodes),
         .bool("method.normalize_shock_vector", \.method.normalizeShockVector),
         .int("method.train_trajectories", \.method.trainTrajectories),
         .int("method.val_trajectories", \.method.valTrajectories),
@@ -141,11 +154,64 @@ struct ConfigKey {
         .double("optimizer.step_gamma", \.optimizer.stepGamma),
         .int("trainer.max_epochs", \.trainer.maxEpochs), .optionalDouble("trainer.max_time", \.trainer.maxTime),
         .double("trainer.stopping_threshold", \.trainer.stoppingThreshold), .int("trainer.patience", \.trainer.patience),
-        .int("trainer.precision", \.trainer.precision),
+        .int("trainer.precision", \.trainer.precision), .int("trainer.threads", \.trainer.threads),
+        .double("trainer.divergence_threshold", \.trainer.divergenceThreshold),
+        .bool("trainer.verify_own_paths", \.trainer.verifyOwnPaths),
+        .double("trainer.own_path_tolerance", \.trainer.ownPathTolerance),
+        .int("trainer.max_restarts", \.trainer.maxRestarts),
         ConfigKey(path: "seed", typeName: "a non-negative integer", read: { String($0.seed) }) { c, s in
             guard let v = UInt64(s) else { throw ConfigError(key: "seed", "expected a non-negative integer, got '\(s)'") }
             c.seed = v
         },
+    ]
+
+    /// One line on each key, written beside it in `config.yaml`.
+    static let help: [String: String] = [
+        "model.kind": "which economy: investment (Lucas–Prescott, paper §2–§5)",
+        "model.N": "number of firms",
+        "model.alpha_0": "inverse demand intercept α0 (eq. 9)",
+        "model.alpha_1": "inverse demand slope α1 (eq. 9)",
+        "model.beta": "discount factor β ∈ (0, 1)",
+        "model.gamma": "adjustment cost γ > 0",
+        "model.sigma": "idiosyncratic shock scale σ",
+        "model.delta": "depreciation δ ∈ [0, 1]",
+        "model.eta": "aggregate shock scale η",
+        "model.nu": "demand curvature ν (1 = linear, the LQ case)",
+        "model.zeta": "outer exponent ζ of eq. 9",
+        "model.mu": "decreasing returns μ ∈ [0, 1) (0 = constant returns)",
+        "method.omega_quadrature_nodes": "Gauss–Hermite nodes over ω in training (paper: 7)",
+        "method.test_quadrature_nodes": "Gauss–Hermite nodes over ω for test residuals",
+        "method.normalize_shock_vector": "rescale the one draw Ŵ to mean 0, std 1",
+        "method.train_trajectories": "LQ-simulated training paths",
+        "method.val_trajectories": "LQ-simulated validation paths",
+        "method.test_trajectories": "test paths, simulated with the trained network",
+        "method.batch_size": "points per mini-batch (0 = full batch)",
+        "method.shuffle": "reshuffle the training points every epoch",
+        "method.T": "steps per path (T + 1 points)",
+        "method.X_0_loc": "initial states X_0,i = |N(loc, scale²)|",
+        "method.X_0_scale": "",
+        "network.phi": "identity | moments | deepset",
+        "network.moments": "k for phi = moments",
+        "network.L": "width of φ's output for phi = deepset",
+        "network.phi_layers": "hidden layers of φ (deepset)",
+        "network.phi_hidden": "width of φ's hidden layers",
+        "network.rho_layers": "hidden layers of ρ",
+        "network.rho_hidden": "width of ρ's hidden layers",
+        "network.bias": "biases in every layer",
+        "network.activation": "relu | tanh | softplus | sigmoid | identity",
+        "optimizer.lr": "Adam learning rate",
+        "optimizer.step_size": "StepLR: epochs between decays",
+        "optimizer.step_gamma": "StepLR: decay factor",
+        "trainer.max_epochs": "",
+        "trainer.max_time": "seconds of fitting, or null for no limit",
+        "trainer.stopping_threshold": "stop when val MSE ≤ this",
+        "trainer.patience": "stop after this many epochs without a better val MSE",
+        "trainer.precision": "32 (Float) or 64 (Double)",
+        "trainer.threads": "worker threads (0 = every core)",
+        "trainer.divergence_threshold": "stop as diverged when val MSE exceeds this",
+        "trainer.verify_own_paths": "at the threshold, check the solution on paths simulated with itself",
+        "trainer.own_path_tolerance": "own-path MSE may be this × stopping_threshold",
+        "trainer.max_restarts": "fresh initialisations after a failed own-path check",
     ]
 
     static let byPath: [String: ConfigKey] = Dictionary(uniqueKeysWithValues: all.map { ($0.path, $0) })
@@ -263,7 +329,9 @@ extension RunConfig {
         for section in ConfigKey.sections {
             out += "\n# \(comments[section]!)\n\(section):\n"
             for key in ConfigKey.all where key.path.hasPrefix(section + ".") {
-                out += "  \(key.path.dropFirst(section.count + 1)): \(key.read(self))\n"
+                let line = "  \(key.path.dropFirst(section.count + 1)): \(key.read(self))"
+                let note = ConfigKey.help[key.path] ?? ""
+                out += note.isEmpty ? line + "\n" : line.padding(toLength: max(line.count, 36), withPad: " ", startingAt: 0) + "  # \(note)\n"
             }
         }
         out += "\nseed: \(seed)\n"
@@ -297,6 +365,7 @@ extension RunConfig {
         try check(m.mu == 0, "model.mu", "decreasing returns (μ > 0) are not implemented yet; use μ = 0")
         let me = method
         try check(me.omegaQuadratureNodes >= 1 && me.omegaQuadratureNodes <= 50, "method.omega_quadrature_nodes", "need 1 to 50 nodes")
+        try check(me.testQuadratureNodes >= 1 && me.testQuadratureNodes <= 50, "method.test_quadrature_nodes", "need 1 to 50 nodes")
         try check(me.trainTrajectories >= 1, "method.train_trajectories", "need at least 1")
         try check(me.valTrajectories >= 1, "method.val_trajectories", "need at least 1")
         try check(me.testTrajectories >= 1, "method.test_trajectories", "need at least 1")
@@ -318,5 +387,9 @@ extension RunConfig {
         try check(trainer.stoppingThreshold >= 0, "trainer.stopping_threshold", "need ≥ 0")
         try check(trainer.patience >= 1, "trainer.patience", "need ≥ 1 epoch")
         try check([32, 64].contains(trainer.precision), "trainer.precision", "use 32 (Float) or 64 (Double)")
+        try check(trainer.threads >= 0, "trainer.threads", "need ≥ 0 (0 = every core)")
+        try check(trainer.divergenceThreshold > 0, "trainer.divergence_threshold", "need > 0")
+        try check(trainer.ownPathTolerance >= 1, "trainer.own_path_tolerance", "need ≥ 1")
+        try check(trainer.maxRestarts >= 0, "trainer.max_restarts", "need ≥ 0")
     }
 }

@@ -89,6 +89,7 @@ final class Run<T: TensorScalar> {
         // Training calls BLAS on small ρ batches and on cache-sized φ chunks in parallel lanes:
         // one BLAS thread each, the cores shared out by `Parallelism`.
         setBlasThreads(1)
+        if config.trainer.threads > 0 { Parallelism.threads = config.trainer.threads }
         solver = try InvestmentSolver<T>(config: config, progress: progress)
     }
 
@@ -138,17 +139,23 @@ final class Run<T: TensorScalar> {
                                    seed: config.seed, stopReason: reason)
         try AtomicFile.write(testCSV(test), to: folder.testResults)
         let wall = Double(DispatchTime.now().uptimeNanoseconds - wallStart) / 1e9
-        try AtomicFile.write(summary.json(extra: ["N": config.model.N, "phi": config.network.phi.rawValue,
-                                                  "precision": config.trainer.precision, "wall_seconds_this_process": wall]),
+        var extra: [String: Any] = ["N": config.model.N, "phi": config.network.phi.rawValue,
+                                    "precision": config.trainer.precision, "wall_seconds_this_process": wall,
+                                    "attempts": solver.attempt + 1]
+        if let c = solver.lastOwnPathCheck {
+            extra["own_path_mse"] = c.mse
+            extra["own_path_check_passed"] = c.passed
+        }
+        try AtomicFile.write(summary.json(extra: extra),
                              to: folder.metrics)
         try writePlots(test)
         return summary
     }
 
     func historyCSV() -> String {
-        var s = "epoch,lr,train_mse,val_mse,val_policy_rel_error,seconds\n"
+        var s = "epoch,attempt,lr,train_mse,val_mse,val_policy_rel_error,seconds\n"
         for r in solver.history {
-            s += "\(r.epoch),\(r.lr),\(r.trainMSE),\(r.valMSE),\(r.valPolicyRelError.map { "\($0)" } ?? ""),\(r.seconds)\n"
+            s += "\(r.epoch),\(r.attempt),\(r.lr),\(r.trainMSE),\(r.valMSE),\(r.valPolicyRelError.map { "\($0)" } ?? ""),\(r.seconds)\n"
         }
         return s
     }

@@ -11,6 +11,7 @@ public enum StopReason: String, Codable, Sendable {
     case maxEpochs = "max_epochs reached"
     case maxTime = "max_time reached"
     case diverged = "diverged (non-finite or exploding loss)"
+    case unverified = "every attempt failed the own-path check"
 }
 
 /// A user-facing training failure (the run folder keeps the last good checkpoint).
@@ -27,6 +28,18 @@ public struct EpochRecord: Codable, Sendable {
     public var valMSE: Double
     public var valPolicyRelError: Double?
     public var seconds: Double
+    /// Which initialisation (0 = the first; see `trainer.max_restarts`).
+    public var attempt: Int = 0
+}
+
+/// The own-path check of a candidate solution (`trainer.verify_own_paths`).
+public struct OwnPathCheck: Codable, Sendable {
+    /// MSE of the Euler residuals on paths simulated with the network itself.
+    public var mse: Double
+    /// Range of the aggregate state mean(X) along those paths, and the band it must stay in.
+    public var meanStateRange: [Double]
+    public var allowedRange: [Double]
+    public var passed: Bool
 }
 
 /// Test-set evaluation on trajectories simulated with the trained network.
@@ -43,7 +56,10 @@ public struct TestEvaluation: Sendable {
 /// early stopping on validation MSE.
 public final class InvestmentSolver<T: TensorScalar> {
     public let config: RunConfig
+    /// The economy with the training rule over ω (`method.omega_quadrature_nodes`).
     public let economy: InvestmentEconomy<T>
+    /// The same economy with the test rule (`method.test_quadrature_nodes`) for test metrics.
+    public let testEconomy: InvestmentEconomy<T>
     public let network: SymmetricNetwork<T>
     public let optimizer: Adam<T>
     /// Exact LQ equilibrium (ν = ζ = 1, μ = 0); the data-generating policy and the benchmark.
@@ -58,6 +74,10 @@ public final class InvestmentSolver<T: TensorScalar> {
     public var elapsedBeforeResume = 0.0
     public var secondsToThreshold: Double?
     public var bestValMSE = Double.infinity
+    /// Current initialisation (restarts after a failed own-path check) and its first epoch.
+    public var attempt = 0
+    public var attemptStartEpoch = 0
+    public var lastOwnPathCheck: OwnPathCheck?
     public let progress: ProgressReporter
 
     public init(config: RunConfig, progress: ProgressReporter = ProgressReporter()) throws {
@@ -72,6 +92,7 @@ public final class InvestmentSolver<T: TensorScalar> {
         network = SymmetricNetwork<T>(config.network, generator: &netRNG)
         economy = InvestmentEconomy<T>(model: m, quadratureNodes: method.omegaQuadratureNodes,
                                        normalizeShockVector: method.normalizeShockVector, generator: &shockRNG)
+        testEconomy = economy.withQuadrature(nodes: method.testQuadratureNodes)
         optimizer = Adam(parameters: network.parameters, learningRate: config.optimizer.lr)
         initialState = InvestmentEconomy<T>.initialState(N: m.N, loc: method.X0Loc, scale: method.X0Scale, generator: &dataRNG)
         let lqPolicy = { [lq] (X: Tensor<T>) -> Tensor<T> in Self.lqPolicy(lq, X) }
@@ -116,9 +137,11 @@ public final class InvestmentSolver<T: TensorScalar> {
         }
     }
 
-    /// Euler residuals ε(X) for each row of X, without gradients, in chunks.
-    public func residuals(_ X: Tensor<T>) -> [Double] {
-        let b = X.shape[0], chunk = pointsPerChunk
+    /// Euler residuals ε(X) for each row of X, without gradients, in chunks (training rule over
+    /// ω unless another economy is given).
+    public func residuals(_ X: Tensor<T>, economy: InvestmentEconomy<T>? = nil) -> [Double] {
+        let economy = economy ?? self.economy
+        let b = X.shape[0], chunk = max(1, maxRowsPerChunk / (economy.model.N * (economy.omega.nodes.count + 1)))
         var out: [Double] = []
         out.reserveCapacity(b)
         withoutGradients {
@@ -169,19 +192,49 @@ public final class InvestmentSolver<T: TensorScalar> {
     public typealias EpochCallback = (EpochRecord, Bool) throws -> Void
 
     /// Trains until a stopping rule fires; returns why it stopped.
+    ///
+    /// When val MSE reaches the threshold the candidate is checked on paths simulated with the
+    /// network itself (`verifyOwnPaths`): the Euler equation restricted to LQ-simulated points
+    /// has other solutions than the equilibrium (the slides' multiplicity puzzle; the reference
+    /// code finds them in about half of its φ(Identity)/φ(Moments) seeds), and those betray
+    /// themselves by large residuals or runaway aggregates on their own paths. A failed check
+    /// restarts from a fresh initialisation, up to `trainer.max_restarts` times.
     public func fit(onEpoch: EpochCallback) throws -> StopReason {
         let tc = config.trainer, method = config.method
-        let points = trainX.shape[0]
-        let batchSize = method.batchSize == 0 ? points : min(method.batchSize, points)
+        let batchSize = method.batchSize == 0 ? trainX.shape[0] : min(method.batchSize, trainX.shape[0])
         let schedule = StepLR(initialRate: config.optimizer.lr, stepSize: config.optimizer.stepSize, gamma: config.optimizer.stepGamma)
         let start = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { elapsedBeforeResume + Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
-        var sinceImprovement = history.isEmpty ? 0 : (history.count - 1 - (history.lastIndex { $0.valMSE == bestValMSE } ?? history.count - 1))
-        if let last = history.last, last.valMSE <= tc.stoppingThreshold { return .threshold }
-        while epochsDone < tc.maxEpochs {
-            let epoch = epochsDone
-            let lr = schedule.rate(epoch: epoch)
+        var sinceImprovement = 0
+        if let bestIndex = history.lastIndex(where: { $0.valMSE == bestValMSE && $0.attempt == attempt }) {
+            sinceImprovement = history.count - 1 - bestIndex
+        }
+
+        /// At the threshold: accept, restart, or give up.
+        func concludeAtThreshold() -> StopReason? {
+            guard tc.verifyOwnPaths else { return .threshold }
+            let check = ownPathCheck()
+            lastOwnPathCheck = check
+            if check.passed { return .threshold }
+            let mean = check.meanStateRange.map { String(format: "%.3g", $0) }.joined(separator: ", ")
+            let band = check.allowedRange.map { String(format: "%.3g", $0) }.joined(separator: ", ")
+            let what = "own-path check failed (MSE \(sci(check.mse)), mean state in [\(mean)], allowed [\(band)])"
+            guard attempt < tc.maxRestarts else {
+                progress.message("\(what); no restarts left (trainer.max_restarts = \(tc.maxRestarts))")
+                return .unverified
+            }
+            restart(reason: what)
+            sinceImprovement = 0
+            return nil
+        }
+
+        if let last = history.last, last.attempt == attempt, last.valMSE <= tc.stoppingThreshold,
+           let reason = concludeAtThreshold() { return reason }
+        while epochsDone - attemptStartEpoch < tc.maxEpochs {
+            let epoch = epochsDone, localEpoch = epochsDone - attemptStartEpoch
+            let lr = schedule.rate(epoch: localEpoch)
             optimizer.learningRate = lr
+            let points = trainX.shape[0]
             var order = Array(0..<points)
             if method.shuffle {
                 var g = SeededGenerator(seed: config.seed &+ 0x5eed &+ UInt64(epoch) &* 7919)
@@ -193,11 +246,11 @@ public final class InvestmentSolver<T: TensorScalar> {
                 let idx = Array(order[(b * batchSize)..<min(points, (b + 1) * batchSize)])
                 let loss = trainStep(idx)
                 if !loss.isFinite {
-                    progress.message("training diverged at epoch \(epoch + 1), batch \(b + 1): loss is \(loss); the best checkpoint is kept")
+                    progress.message("training diverged at epoch \(epoch + 1), batch \(b + 1): the loss is \(loss). The best checkpoint is kept; try a smaller optimizer.lr")
                     return .diverged
                 }
                 lossSum += loss; batchCount += 1
-                progress.step(epoch: epoch, maxEpochs: tc.maxEpochs, batch: b + 1, batches: batches, loss: lossSum / Double(batchCount),
+                progress.step(epoch: localEpoch, maxEpochs: tc.maxEpochs, batch: b + 1, batches: batches, loss: lossSum / Double(batchCount),
                               elapsed: elapsed(), lastValMSE: history.last?.valMSE, policyError: history.last?.valPolicyRelError)
             }
             let valMSE = mse(valX)
@@ -205,24 +258,59 @@ public final class InvestmentSolver<T: TensorScalar> {
             epochsDone += 1
             let t = elapsed()
             let record = EpochRecord(epoch: epochsDone, lr: lr, trainMSE: lossSum / Double(batchCount), valMSE: valMSE,
-                                     valPolicyRelError: policyErr, seconds: t)
+                                     valPolicyRelError: policyErr, seconds: t, attempt: attempt)
             history.append(record)
-            if !valMSE.isFinite || valMSE > 1e8 {
-                progress.message("training diverged at epoch \(epochsDone): val_mse = \(valMSE); the best checkpoint is kept")
+            if !valMSE.isFinite || valMSE > tc.divergenceThreshold {
+                progress.message("training diverged at epoch \(epochsDone): val_mse = \(valMSE) > trainer.divergence_threshold. The best checkpoint is kept; try a smaller optimizer.lr")
                 return .diverged
             }
             let isBest = valMSE < bestValMSE
             if isBest { bestValMSE = valMSE; sinceImprovement = 0 } else { sinceImprovement += 1 }
             if secondsToThreshold == nil && valMSE <= 1e-6 { secondsToThreshold = t }
             try onEpoch(record, isBest)
-            let eta = t / Double(epochsDone) * Double(tc.maxEpochs - epochsDone)
-            progress.epochDone(epoch: epoch, maxEpochs: tc.maxEpochs, trainMSE: record.trainMSE, valMSE: valMSE,
+            let remaining = Double(tc.maxEpochs - (epochsDone - attemptStartEpoch))
+            let eta = t / Double(epochsDone) * remaining
+            progress.epochDone(epoch: localEpoch, maxEpochs: tc.maxEpochs, trainMSE: record.trainMSE, valMSE: valMSE,
                                policyError: policyErr, lr: lr, elapsed: t, eta: tc.maxTime.map { min(eta, max(0, $0 - t)) } ?? eta)
-            if valMSE <= tc.stoppingThreshold { return .threshold }
+            if valMSE <= tc.stoppingThreshold, let reason = concludeAtThreshold() { return reason }
             if sinceImprovement >= tc.patience { return .patience }
             if let maxTime = tc.maxTime, t >= maxTime { return .maxTime }
         }
         return .maxEpochs
+    }
+
+    /// Simulates validation-sized paths with the network itself (fresh shocks) and checks that
+    /// the Euler residuals stay small on them and the aggregate state stays in the band the
+    /// training data span (a transversality proxy: explosive solutions leave it).
+    public func ownPathCheck() -> OwnPathCheck {
+        let method = config.method, n = economy.model.N, tc = config.trainer
+        var g = SeededGenerator(seed: config.seed &+ 0x0c4ec &+ UInt64(epochsDone) &* 31)
+        let paths = economy.simulate(from: initialState, trajectories: method.valTrajectories, steps: method.T, generator: &g) { self.policy($0) }
+        let X = paths.reshaped([-1, n])
+        let ownMSE = mse(X)
+        func means(_ X: Tensor<T>) -> [Double] {
+            (0..<X.shape[0]).map { r in (0..<n).reduce(0.0) { $0 + Double(X.pointer[r * n + $1]) } / Double(n) }
+        }
+        let data = means(trainX), own = means(X)
+        let lo = data.min() ?? 0, hi = data.max() ?? 0, margin = 0.5 * (hi - lo) + 1e-3 * max(1, abs(hi))
+        let ownLo = own.min() ?? .nan, ownHi = own.max() ?? .nan
+        let bounded = own.allSatisfy { $0.isFinite && $0 >= lo - margin && $0 <= hi + margin }
+        let passed = ownMSE.isFinite && ownMSE <= tc.ownPathTolerance * max(tc.stoppingThreshold, 1e-12) && bounded
+        return OwnPathCheck(mse: ownMSE, meanStateRange: [ownLo, ownHi], allowedRange: [lo - margin, hi + margin], passed: passed)
+    }
+
+    /// Starts a new attempt: fresh weights (from the seed and the attempt number), fresh Adam
+    /// state and learning-rate schedule; the history and the clock carry on.
+    func restart(reason: String) {
+        attempt += 1
+        attemptStartEpoch = epochsDone
+        var g = SeededGenerator(seed: config.seed &+ 0xa77e_0000 &+ UInt64(attempt))
+        let fresh = SymmetricNetwork<T>(config.network, generator: &g)
+        for (p, q) in zip(network.parameters, fresh.parameters) { p.value.pointer.update(from: q.value.pointer, count: q.value.count) }
+        optimizer.reset()
+        bestValMSE = .infinity
+        secondsToThreshold = nil
+        progress.message("\(reason): restarting from a new initialisation (attempt \(attempt + 1) of \(config.trainer.maxRestarts + 1))")
     }
 
     /// Simulates `trajectories` test paths with the trained network from the common initial
@@ -232,7 +320,7 @@ public final class InvestmentSolver<T: TensorScalar> {
         var g = SeededGenerator(seed: config.seed &+ 0x7e57)
         let paths = economy.simulate(from: initialState, trajectories: trajectories, steps: method.T, generator: &g) { self.policy($0) }
         let X = paths.reshaped([-1, n])
-        let eps = residuals(X)
+        let eps = residuals(X, economy: testEconomy)
         let uHat = policy(X)
         let isLQ = economy.model.isLinearQuadratic
         let ref: Tensor<T>? = isLQ ? Self.lqPolicy(lq, X) : nil
@@ -276,6 +364,8 @@ public final class InvestmentSolver<T: TensorScalar> {
             "best_val_mse": String(bestValMSE),
             "history": historyJSON,
             "precision": T.dtypeName,
+            "attempt": String(attempt),
+            "attempt_start_epoch": String(attemptStartEpoch),
         ]
         if let s = secondsToThreshold { meta["seconds_to_1e-6"] = String(s) }
         return meta
@@ -302,6 +392,8 @@ public final class InvestmentSolver<T: TensorScalar> {
         let meta = file.metadata
         optimizer.restore(m: state.m, v: state.v, step: Int(meta["optimizer_step"] ?? "0") ?? 0)
         epochsDone = Int(meta["epochs"] ?? "0") ?? 0
+        attempt = Int(meta["attempt"] ?? "0") ?? 0
+        attemptStartEpoch = Int(meta["attempt_start_epoch"] ?? "0") ?? 0
         elapsedBeforeResume = Double(meta["elapsed_seconds"] ?? "0") ?? 0
         bestValMSE = Double(meta["best_val_mse"] ?? "inf") ?? .infinity
         secondsToThreshold = meta["seconds_to_1e-6"].flatMap(Double.init)

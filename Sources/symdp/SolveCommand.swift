@@ -13,9 +13,7 @@ struct SolveCommand: ParsableCommand {
         and plots. Continue an interrupted run with `symdp solve --resume RUN_DIR`.
         """)
 
-    @Option(help: "YAML config file (defaults for every missing key).") var config: String?
-    @Option(name: .customLong("set"), help: "Override one key, e.g. --set model.N=1024 (repeatable).") var overrides: [String] = []
-    @Option(help: "Random seed (same as --set seed=N).") var seed: UInt64?
+    @OptionGroup var options: ConfigOptions
     @Option(help: "Run folder (default runs/<timestamp>).") var out: String?
     @Option(help: "Resume an interrupted run from its folder's last checkpoint.") var resume: String?
     @Flag(help: "Print metrics.json to stdout at the end.") var json = false
@@ -28,16 +26,14 @@ struct SolveCommand: ParsableCommand {
             let summary: SolveSummary
             let folder: RunFolder
             if let resume {
-                guard config == nil, overrides.isEmpty, seed == nil else {
+                guard options.config == nil, options.overrides.isEmpty, options.seed == nil else {
                     throw ValidationError("--resume takes its settings from \(resume)/config.yaml; drop --config/--set/--seed")
                 }
                 folder = RunFolder(URL(fileURLWithPath: resume))
                 let cfg = try RunConfig.load(path: folder.config.path)
                 summary = try SolveRunner.solve(config: cfg, folder: folder, resume: true, progress: progress)
             } else {
-                var cfg = try config.map { try RunConfig.load(path: $0) } ?? RunConfig()
-                for o in overrides { try cfg.apply(override: o) }
-                if let seed { cfg.seed = seed }
+                let cfg = try options.resolve()
                 try cfg.validate()
                 folder = out.map { RunFolder(URL(fileURLWithPath: $0)) } ?? RunFolder.timestamped()
                 summary = try SolveRunner.solve(config: cfg, folder: folder, progress: progress)

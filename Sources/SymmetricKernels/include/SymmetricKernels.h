@@ -24,7 +24,8 @@ void sdk_add_f64(double *y, const double *x, ptrdiff_t n);
  * K = in small, with the weight given transposed as wt[in, out]) */
 void sdk_thin_affine_f32(float *y, const float *a, const float *wt, ptrdiff_t rows, ptrdiff_t in, ptrdiff_t out);
 void sdk_thin_affine_f64(double *y, const double *a, const double *wt, ptrdiff_t rows, ptrdiff_t in, ptrdiff_t out);
-/* t[r, k] = sum_o d[r, o] * w[o, k] for k < in small (input gradient of a thin layer), w is [out, in] */
+/* t[r, k] = sum_o d[r, o] * wt[k, o] for k < in small (input gradient of a thin layer; the weight
+ * given transposed as wt[in, out]) */
 void sdk_thin_affine_backward_f32(float *t, const float *d, const float *w, ptrdiff_t rows, ptrdiff_t in, ptrdiff_t out);
 void sdk_thin_affine_backward_f64(double *t, const double *d, const double *w, ptrdiff_t rows, ptrdiff_t in, ptrdiff_t out);
 /* sums[s, c] += x[i, c] with s = (first + i) / set_size: rows of consecutive sets pooled by set */
