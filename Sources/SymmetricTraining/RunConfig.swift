@@ -386,7 +386,7 @@ extension RunConfig {
         try check((trainer.maxTime ?? 1) > 0, "trainer.max_time", "need > 0 seconds, or null for no limit")
         try check(trainer.stoppingThreshold >= 0, "trainer.stopping_threshold", "need ≥ 0")
         try check(trainer.patience >= 1, "trainer.patience", "need ≥ 1 epoch")
-        try check([32, 64].contains(trainer.precision), "trainer.precision", "use 32 (Float) or 64 (Double)")
+        try check([32, 64].contains(trainer.precision), "trainer.precision", "need 32 (Float) or 64 (Double)")
         try check(trainer.threads >= 0, "trainer.threads", "need ≥ 0 (0 = every core)")
         try check(trainer.divergenceThreshold > 0, "trainer.divergence_threshold", "need > 0")
         try check(trainer.ownPathTolerance >= 1, "trainer.own_path_tolerance", "need ≥ 1")

@@ -48,6 +48,8 @@ public struct SolveSummary: Sendable {
             "seconds_to_1e-6": secondsToThreshold ?? NSNull(), "seed": seed, "stop_reason": stopReason.rawValue,
         ]
         for (k, v) in extra { d[k] = v }
+        // JSON has no NaN or ∞: a diverged run reports null
+        for (k, v) in d { if let x = v as? Double, !x.isFinite { d[k] = NSNull() } }
         let data = try! JSONSerialization.data(withJSONObject: d, options: [.prettyPrinted, .sortedKeys])
         return String(decoding: data, as: UTF8.self) + "\n"
     }

@@ -1,0 +1,159 @@
+import XCTest
+import SymmetricEconomics
+import SymmetricNetworks
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import SymmetricTraining
+
+/// End-to-end solves: accuracy against the exact LQ policy (closed form, SPEC §3), the run
+/// folder, reproducibility from config.yaml, resume after SIGKILL, and the CLI's errors.
+final class SolveTests: XCTestCase {
+    var dir: URL!
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("symdp-solve-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func config(_ overrides: [String]) throws -> RunConfig {
+        var c = RunConfig()
+        for o in overrides { try c.apply(override: o) }
+        try c.validate()
+        return c
+    }
+
+    func quietProgress() -> ProgressReporter { let p = ProgressReporter(forceTerminal: false); p.quiet = true; return p }
+
+    func metrics(_ folder: URL) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("metrics.json"))) as! [String: Any]
+    }
+
+    /// φ(Identity) on the paper's N = 128 model reaches the exact LQ policy (paper Table 1:
+    /// test MSE ~5e-7, policy error ~0.1 %).
+    func testIdentitySolveMatchesTheExactLQPolicyAndWritesTheRunFolder() throws {
+        let c = try config(["network.phi=identity", "method.omega_quadrature_nodes=3", "seed=3"])
+        let folder = RunFolder(dir.appendingPathComponent("identity"))
+        let s = try SolveRunner.solve(config: c, folder: folder, progress: quietProgress())
+        XCTAssertEqual(s.stopReason, .threshold)
+        XCTAssertLessThanOrEqual(s.valMSE, 1e-6)
+        XCTAssertLessThan(s.testMSE, 2e-6)
+        XCTAssertLessThan(try XCTUnwrap(s.policyRelError), 0.005)
+        XCTAssertLessThan(try XCTUnwrap(s.policyAbsError), 2e-4)
+
+        // every artefact of a run folder
+        let fm = FileManager.default
+        for name in ["config.yaml", "metrics.json", "history.csv", "test_results.csv", "best.safetensors", "last.safetensors",
+                     "residuals.svg", "policy_paths.svg"] {
+            XCTAssertTrue(fm.fileExists(atPath: folder.url.appendingPathComponent(name).path), name)
+        }
+        let m = try metrics(folder.url)
+        for key in ["train_mse", "val_mse", "test_mse", "policy_abs_error", "policy_rel_error", "params", "epochs", "seconds",
+                    "seconds_to_1e-6", "seed"] {
+            XCTAssertNotNil(m[key], key)
+        }
+        XCTAssertEqual(m["params"] as? Int, 49_921)   // 49,408 weights (paper) + 513 biases
+        let csv = try String(contentsOf: folder.testResults, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(csv.first, "trajectory,t,u_hat,residual,u_reference")
+        XCTAssertEqual(csv.count, 1 + c.method.testTrajectories * (c.method.T + 1))
+        let history = try String(contentsOf: folder.history, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(history.count, 1 + s.epochs)
+        for plot in [folder.residualPlot, folder.policyPlot] {
+            let svg = try String(contentsOf: plot, encoding: .utf8)
+            XCTAssertTrue(svg.hasPrefix("<svg") || svg.hasPrefix("<?xml"))
+            XCTAssertNotNil(try? XMLDocument(data: Data(svg.utf8)), "well-formed SVG")
+        }
+
+        // the resolved config reproduces the run; evaluate recomputes the same test metrics
+        let again = RunFolder(dir.appendingPathComponent("again"))
+        let s2 = try SolveRunner.solve(config: try RunConfig.load(path: folder.config.path), folder: again, progress: quietProgress())
+        XCTAssertEqual(s2.testMSE, s.testMSE)
+        XCTAssertEqual(s2.epochs, s.epochs)
+        let e = try SolveRunner.evaluate(folder: folder, progress: quietProgress())
+        XCTAssertEqual(e.testMSE, s.testMSE)
+    }
+
+    /// φ(Deep Sets) with the fused pooling op, at a smaller N and width to stay fast.
+    func testDeepSetsSolveMatchesTheExactLQPolicy() throws {
+        let c = try config(["model.N=32", "network.phi_hidden=64", "network.rho_hidden=64", "method.omega_quadrature_nodes=2",
+                            "method.test_trajectories=8", "seed=1"])
+        let s = try SolveRunner.solve(config: c, folder: RunFolder(dir.appendingPathComponent("deepsets")), progress: quietProgress())
+        XCTAssertEqual(s.stopReason, .threshold)
+        XCTAssertLessThan(s.testMSE, 5e-6)
+        XCTAssertLessThan(try XCTUnwrap(s.policyRelError), 0.005)
+    }
+
+    func testDivergenceStopsCleanlyWithNullMetrics() throws {
+        let c = try config(["network.phi=identity", "optimizer.lr=50", "trainer.max_epochs=5", "method.test_trajectories=2"])
+        let folder = RunFolder(dir.appendingPathComponent("diverged"))
+        let s = try SolveRunner.solve(config: c, folder: folder, progress: quietProgress())
+        XCTAssertEqual(s.stopReason, .diverged)
+        let m = try metrics(folder.url)     // valid JSON even with NaN inside
+        XCTAssertEqual(m["stop_reason"] as? String, StopReason.diverged.rawValue)
+    }
+
+    // MARK: The command-line tool
+
+    var symdp: URL {
+        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("symdp")
+        if FileManager.default.isExecutableFile(atPath: besideTests.path) { return besideTests }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../.build/release/symdp").standardized
+    }
+
+    @discardableResult
+    func run(_ arguments: [String], wait: Bool = true) throws -> (process: Process, stdout: Pipe, stderr: Pipe) {
+        let p = Process()
+        p.executableURL = symdp
+        p.arguments = arguments
+        p.currentDirectoryURL = dir
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out; p.standardError = err
+        try p.run()
+        if wait { p.waitUntilExit() }
+        return (p, out, err)
+    }
+
+    func testBadConfigExitsNonZeroNamingTheKeyAndWritesNothing() throws {
+        let r = try run(["solve", "--set", "model.beta=1.5", "--out", dir.appendingPathComponent("never").path])
+        XCTAssertNotEqual(r.process.terminationStatus, 0)
+        let message = String(decoding: r.stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertTrue(message.contains("model.beta"), message)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("never").path))
+
+        let badFile = dir.appendingPathComponent("bad.yaml")
+        try "model:\n  N: 16\n  betta: 0.9\n".write(to: badFile, atomically: true, encoding: .utf8)
+        let r2 = try run(["solve", "--config", badFile.path])
+        XCTAssertNotEqual(r2.process.terminationStatus, 0)
+        let m2 = String(decoding: r2.stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertTrue(m2.contains("model.betta") && m2.contains("model.beta"), m2)
+        let r3 = try run(["solve", "--config", dir.appendingPathComponent("missing.yaml").path])
+        XCTAssertNotEqual(r3.process.terminationStatus, 0)
+        let r4 = try run(["evaluate", dir.appendingPathComponent("no-such-run").path])
+        XCTAssertNotEqual(r4.process.terminationStatus, 0)
+    }
+
+    /// `symdp solve --resume` after SIGKILL mid-run gives exactly the uninterrupted run.
+    func testResumeAfterSIGKILLReproducesTheUninterruptedRun() throws {
+        let settings = ["--set", "network.phi=deepset", "--set", "model.N=16", "--set", "network.phi_hidden=32", "--set", "network.rho_hidden=32",
+                        "--set", "trainer.max_epochs=8", "--set", "trainer.stopping_threshold=0", "--set", "method.test_trajectories=2",
+                        "--set", "method.omega_quadrature_nodes=2", "--seed", "5"]
+        let whole = dir.appendingPathComponent("whole"), killed = dir.appendingPathComponent("killed")
+        XCTAssertEqual(try run(["solve", "--quiet", "--out", whole.path] + settings).process.terminationStatus, 0)
+
+        let r = try run(["solve", "--out", killed.path] + settings, wait: false)
+        let last = killed.appendingPathComponent("last.safetensors")
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: last.path) && Date() < deadline && r.process.isRunning { usleep(2_000) }
+        kill(r.process.processIdentifier, SIGKILL)
+        r.process.waitUntilExit()
+        XCTAssertEqual(r.process.terminationReason, .uncaughtSignal, "the run was killed before it finished")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: last.path), "a checkpoint was written before the kill")
+        XCTAssertNoThrow(try Safetensors.read(from: last), "the checkpoint is whole: writes are atomic")
+
+        XCTAssertEqual(try run(["solve", "--quiet", "--resume", killed.path]).process.terminationStatus, 0)
+        let a = try metrics(whole), b = try metrics(killed)
+        for key in ["epochs", "train_mse", "val_mse", "test_mse", "policy_rel_error"] {
+            XCTAssertEqual("\(a[key]!)", "\(b[key]!)", key)
+        }
+    }
+}
