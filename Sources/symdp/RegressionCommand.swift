@@ -12,18 +12,20 @@ struct RegressionCommand: ParsableCommand {
     @Option(help: "Training sets M.") var trainPoints = 10
     @Option(help: "Adam steps per fit (full batch).") var steps = 3000
     @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(help: "Independent fits per cell; the table shows their median.") var seeds = 3
     @Flag(help: "Print a JSON list of {N, L, rel_error} instead of the table.") var json = false
 
     func run() throws {
         let ns = try parseList(N, name: "--N") { Int($0) }
         let ls: [Int?] = try parseList(L, name: "--L") { $0.lowercased() == "none" ? Optional<Int?>.some(nil) : Int($0).map { Optional($0) } }
+        guard seeds >= 1 else { throw ValidationError("--seeds must be ≥ 1") }
         guard ns.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--N values must be ≥ 1") }
         guard ls.allSatisfy({ ($0 ?? 1) >= 1 }) else { throw ValidationError("--L values must be ≥ 1 or 'none'") }
         var experiment = RegressionExperiment()
-        experiment.trainPoints = trainPoints; experiment.steps = steps; experiment.seed = seed
+        experiment.trainPoints = trainPoints; experiment.steps = steps; experiment.seed = seed; experiment.seeds = seeds
         var results: [RegressionExperiment.Result] = []
         if !json {
-            print("Mean relative test error, y = (mean x_i^1.5)^(1/1.5), M = \(trainPoints) training sets")
+            print("Mean relative test error (median of \(seeds) fits), y = (mean x_i^1.5)^(1/1.5), M = \(trainPoints) training sets")
             print(pad("N", 6) + ls.map { pad($0.map { "L=\($0)" } ?? "NONE", 9) }.joined())
         }
         for n in ns {
