@@ -20,6 +20,31 @@ public struct RunFolder {
     public var residualPlot: URL { url.appendingPathComponent("residuals.svg") }
     public var policyPlot: URL { url.appendingPathComponent("policy_paths.svg") }
 
+    var lockFile: URL { url.appendingPathComponent(".lock") }
+
+    /// Takes the folder's lock (released by `unlock`, or by the OS when the process dies, even on
+    /// SIGKILL), so that two processes never train into the same folder.
+    public func lock() throws -> Int32 {
+        let fd = open(lockFile.path, O_RDWR | O_CREAT, 0o644)
+        guard fd >= 0 else { throw SolverError("cannot create '\(lockFile.path)': \(String(cString: strerror(errno)))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw SolverError("run folder '\(url.path)' is in use by another symdp process; wait for it or choose another --out")
+        }
+        return fd
+    }
+
+    public static func unlock(_ fd: Int32) { flock(fd, LOCK_UN); close(fd) }
+
+    /// True when another process holds the folder's lock.
+    public static func isLocked(_ url: URL) -> Bool {
+        let fd = open(url.appendingPathComponent(".lock").path, O_RDWR)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        if flock(fd, LOCK_EX | LOCK_NB) == 0 { flock(fd, LOCK_UN); return false }
+        return true
+    }
+
     /// `runs/<UTC timestamp>` under the current directory.
     public static func timestamped(prefix: String = "") -> RunFolder {
         let f = DateFormatter()
@@ -97,6 +122,8 @@ final class Run<T: TensorScalar> {
 
     func solve(resume: Bool) throws -> SolveSummary {
         try FileManager.default.createDirectory(at: folder.url, withIntermediateDirectories: true)
+        let lockFD = try folder.lock()
+        defer { RunFolder.unlock(lockFD) }
         if resume {
             guard FileManager.default.fileExists(atPath: folder.last.path) else {
                 throw SolverError("cannot resume \(folder.url.path): no last.safetensors yet (the run stopped before its first epoch ended); start it again with `symdp solve --config \(folder.config.path) --out \(folder.url.path)`")

@@ -156,4 +156,35 @@ final class SolveTests: XCTestCase {
             XCTAssertEqual("\(a[key]!)", "\(b[key]!)", key)
         }
     }
+
+    /// A sweep started again skips finished runs (untouched) and completes the rest.
+    func testSweepRestartsWithoutRedoingFinishedRuns() throws {
+        let file = dir.appendingPathComponent("tiny.yaml")
+        try """
+        name: tiny
+        set: {model.N: 8, network.phi: identity, network.rho_hidden: 16, trainer.max_epochs: 2, method.test_trajectories: 2}
+        grid: {network.rho_layers: [1, 2]}
+        seeds: [1, 2]
+        out: \(dir.appendingPathComponent("out").path)
+        """.write(to: file, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try run(["sweep", file.path, "--jobs", "2"]).process.terminationStatus, 0)
+        let spec = try SweepSpec.load(path: file.path)
+        let root = URL(fileURLWithPath: spec.out)
+        let runs = try spec.runs()
+        XCTAssertEqual(runs.count, 4)
+        XCTAssertTrue(runs.allSatisfy { $0.status(in: root) == .finished })
+        func stamp(_ r: SweepSpec.Run) throws -> Date {
+            try FileManager.default.attributesOfItem(atPath: root.appendingPathComponent(r.folder).appendingPathComponent("metrics.json").path)[.modificationDate] as! Date
+        }
+        let before = try runs.map(stamp)
+        try FileManager.default.removeItem(at: root.appendingPathComponent(runs[2].folder).appendingPathComponent("metrics.json"))
+        XCTAssertEqual(runs[2].status(in: root), .interrupted)
+        XCTAssertEqual(try run(["sweep", file.path]).process.terminationStatus, 0)
+        XCTAssertTrue(runs.allSatisfy { $0.status(in: root) == .finished })
+        let after = try runs.map(stamp)
+        XCTAssertEqual(after[0], before[0]); XCTAssertEqual(after[1], before[1]); XCTAssertEqual(after[3], before[3])
+        let report = try run(["report", root.path])
+        let table = String(decoding: report.stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertTrue(table.contains("base, network.rho_layers=1 | 2 |"), table)
+    }
 }
