@@ -6,7 +6,11 @@ import SymmetricNumerics
 public enum PooledMLPSettings {
     /// Rows processed together by one lane: the chunk's activations (a few 128-wide layers)
     /// stay in a core's L2 cache between the layers.
-    nonisolated(unsafe) public static var chunkRows = 512
+    /// (`SYMDP_CHUNK_ROWS` overrides it, for tuning on other machines.)
+    nonisolated(unsafe) public static var chunkRows: Int = {
+        if let s = ProcessInfo.processInfo.environment["SYMDP_CHUNK_ROWS"], let n = Int(s), n >= 1 { return n }
+        return 512
+    }()
     /// Largest activation memory `pooledMean` keeps for its backward pass (else it recomputes).
     nonisolated(unsafe) public static var activationBudgetBytes = 256 << 20
 }
