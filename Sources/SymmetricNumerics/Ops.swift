@@ -213,3 +213,38 @@ extension Variable {
 
 /// Free-function spellings used in model code.
 @inlinable public func matmul<T>(_ a: Variable<T>, _ b: Variable<T>) -> Variable<T> { Variable.matmul(a, b) }
+
+extension Variable {
+    /// Elements `indices` along axis 1 of a [b, n, …] tensor → [b, k, …] (a repeated index
+    /// accumulates its gradient).
+    @inlinable public func gather(axis1 indices: [Int]) -> Variable {
+        let inShape = shape
+        precondition(inShape.count >= 2, "gather(axis1:) needs rank ≥ 2, got \(inShape)")
+        let b = inShape[0], n = inShape[1], inner = inShape.dropFirst(2).reduce(1, *), k = indices.count
+        precondition(indices.allSatisfy { $0 >= 0 && $0 < n }, "gather(axis1:) index out of range 0..<\(n)")
+        let out = Tensor<T>(uninitializedShape: [b, k] + Array(inShape.dropFirst(2)))
+        for r in 0..<b {
+            for (c, i) in indices.enumerated() {
+                (out.pointer + (r * k + c) * inner).update(from: value.pointer + (r * n + i) * inner, count: inner)
+            }
+        }
+        return Variable(value: out, parents: [self]) { g in
+            let gx = Tensor<T>(zeros: inShape)
+            for r in 0..<b {
+                for (c, i) in indices.enumerated() {
+                    let d = gx.pointer + (r * n + i) * inner, s = g.pointer + (r * k + c) * inner
+                    for j in 0..<inner { d[j] += s[j] }
+                }
+            }
+            return [gx]
+        }
+    }
+
+    /// `max(x, lower)` elementwise; the gradient passes where x > lower (a guard before x^(−μ)).
+    @inlinable public func clamped(min lower: T) -> Variable {
+        let x = value
+        return Variable(value: x.map { $0 > lower ? $0 : lower }, parents: [self]) { g in
+            [g.zipMap(x) { gi, xi in xi > lower ? gi : 0 }]
+        }
+    }
+}

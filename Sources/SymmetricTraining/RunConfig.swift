@@ -19,6 +19,10 @@ public struct MethodConfig: Equatable, Sendable {
     public var T = 63
     /// Initial distribution X_0,i = |N(X0Loc, X0Scale²)|.
     public var X0Loc = 0.9, X0Scale = 0.05
+    /// Gauss–Hermite nodes over an agent's own shock (μ > 0, productivity).
+    public var ownShockNodes = 3
+    /// Firms of interest per state in training when the policy depends on own states (0 = all).
+    public var firmsPerState = 16
     public init() {}
 }
 
@@ -52,8 +56,30 @@ public struct TrainerConfig: Equatable, Sendable {
 
 /// The economy a run solves (`model.kind`).
 public enum ModelKind: String, CaseIterable, Sendable {
-    /// Lucas–Prescott investment model with N firms (paper §2–§5).
+    /// Lucas–Prescott investment model with N firms (paper §2–§5; μ > 0: §6.1).
     case investment
+    /// Several productivity types in blocks (§6.2).
+    case types
+    /// Two-dimensional firm states (capital, stochastic productivity) (§6.3).
+    case productivity
+    /// Firms with M exchangeable customers: nested sets (§6.3).
+    case customers
+}
+
+/// Settings of the extensions (`model.*` keys beyond the investment model's).
+public struct ExtensionConfig: Equatable, Sendable {
+    /// `types`: productivity a_j and number of firms N_j of each type (Σ N_j = N).
+    public var typeProductivities: [Double] = [1.0, 1.5]
+    public var typeSizes: [Int] = [64, 64]
+    /// `productivity`: log y' = ρ_y log y + σ_y ε.
+    public var rhoY = 0.9
+    public var sigmaY = 0.02
+    /// `customers`: M customers per firm, y' = ȳ + κ(y − ȳ), initial sizes |N(ȳ, scale²)|.
+    public var customers = 8
+    public var customerMean = 1.0
+    public var customerPersistence = 0.9
+    public var customerScale = 0.2
+    public init() {}
 }
 
 /// Every setting of one run, as one YAML file with sections `model`, `method`, `network`,
@@ -61,6 +87,7 @@ public enum ModelKind: String, CaseIterable, Sendable {
 public struct RunConfig: Equatable, Sendable {
     public var kind: ModelKind = .investment
     public var model = InvestmentModel()
+    public var extensions = ExtensionConfig()
     public var method = MethodConfig()
     public var network = SymmetricArchitecture()
     public var optimizer = OptimizerConfig()
@@ -116,6 +143,27 @@ struct ConfigKey {
             }
         }
     }
+    static func parseList(_ s: String) -> [String] {
+        var t = s.trimmingCharacters(in: .whitespaces)
+        if t.hasPrefix("[") && t.hasSuffix("]") { t = String(t.dropFirst().dropLast()) }
+        return t.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+    static func doubleList(_ path: String, _ kp: WritableKeyPath<RunConfig, [Double]>) -> ConfigKey {
+        ConfigKey(path: path, typeName: "a list of numbers", read: { "[" + $0[keyPath: kp].map(formatDouble).joined(separator: ", ") + "]" }) { c, s in
+            let items = parseList(s)
+            let values = items.compactMap { Double($0) }.filter(\.isFinite)
+            guard !items.isEmpty, values.count == items.count else { throw ConfigError(key: path, "expected a list of numbers like [1.0, 1.5], got '\(s)'") }
+            c[keyPath: kp] = values
+        }
+    }
+    static func intList(_ path: String, _ kp: WritableKeyPath<RunConfig, [Int]>) -> ConfigKey {
+        ConfigKey(path: path, typeName: "a list of integers", read: { "[" + $0[keyPath: kp].map(String.init).joined(separator: ", ") + "]" }) { c, s in
+            let items = parseList(s)
+            let values = items.compactMap { Int($0) }
+            guard !items.isEmpty, values.count == items.count else { throw ConfigError(key: path, "expected a list of integers like [64, 64], got '\(s)'") }
+            c[keyPath: kp] = values
+        }
+    }
     static func choice<E: RawRepresentable & CaseIterable>(_ path: String, _ kp: WritableKeyPath<RunConfig, E>) -> ConfigKey where E.RawValue == String {
         let allowed = E.allCases.map(\.rawValue)
         return ConfigKey(path: path, typeName: "one of " + allowed.joined(separator: " | "), read: { $0[keyPath: kp].rawValue }) { c, s in
@@ -135,6 +183,12 @@ struct ConfigKey {
         .double("model.sigma", \.model.sigma), .double("model.delta", \.model.delta),
         .double("model.eta", \.model.eta), .double("model.nu", \.model.nu),
         .double("model.zeta", \.model.zeta), .double("model.mu", \.model.mu),
+        .doubleList("model.type_productivities", \.extensions.typeProductivities),
+        .intList("model.type_sizes", \.extensions.typeSizes),
+        .double("model.rho_y", \.extensions.rhoY), .double("model.sigma_y", \.extensions.sigmaY),
+        .int("model.customers", \.extensions.customers), .double("model.customer_mean", \.extensions.customerMean),
+        .double("model.customer_persistence", \.extensions.customerPersistence),
+        .double("model.customer_scale", \.extensions.customerScale),
         .int("method.omega_quadrature_nodes", \.method.omegaQuadratureNodes),
         .int("method.test_quadrature_nodes", \.method.testQuadratureNodes),
         .bool("method.normalize_shock_vector", \.method.normalizeShockVector),
@@ -145,11 +199,14 @@ struct ConfigKey {
         .bool("method.shuffle", \.method.shuffle),
         .int("method.T", \.method.T),
         .double("method.X_0_loc", \.method.X0Loc), .double("method.X_0_scale", \.method.X0Scale),
+        .int("method.own_shock_nodes", \.method.ownShockNodes), .int("method.firms_per_state", \.method.firmsPerState),
         .choice("network.phi", \.network.phi),
         .int("network.moments", \.network.moments), .int("network.L", \.network.L),
         .int("network.phi_layers", \.network.phiLayers), .int("network.phi_hidden", \.network.phiHidden),
         .int("network.rho_layers", \.network.rhoLayers), .int("network.rho_hidden", \.network.rhoHidden),
         .bool("network.bias", \.network.bias), .choice("network.activation", \.network.activation),
+        .bool("network.shared_phi", \.network.sharedPhi), .int("network.outer_L", \.network.outerL),
+        .int("network.rho2_layers", \.network.rho2Layers), .int("network.rho2_hidden", \.network.rho2Hidden),
         .double("optimizer.lr", \.optimizer.lr), .int("optimizer.step_size", \.optimizer.stepSize),
         .double("optimizer.step_gamma", \.optimizer.stepGamma),
         .int("trainer.max_epochs", \.trainer.maxEpochs), .optionalDouble("trainer.max_time", \.trainer.maxTime),
@@ -167,7 +224,15 @@ struct ConfigKey {
 
     /// One line on each key, written beside it in `config.yaml`.
     static let help: [String: String] = [
-        "model.kind": "which economy: investment (Lucas–Prescott, paper §2–§5)",
+        "model.kind": "investment (§2–§6.1) | types (§6.2) | productivity (§6.3) | customers (§6.3, nested)",
+        "model.type_productivities": "types: productivity a_j of each type",
+        "model.type_sizes": "types: firms N_j of each type (sum = N)",
+        "model.rho_y": "productivity: persistence of log y",
+        "model.sigma_y": "productivity: std of the log y shock",
+        "model.customers": "customers: customers M per firm",
+        "model.customer_mean": "customers: long-run customer size ȳ",
+        "model.customer_persistence": "customers: κ in y' = ȳ + κ(y − ȳ)",
+        "model.customer_scale": "customers: initial sizes |N(ȳ, scale²)|",
         "model.N": "number of firms",
         "model.alpha_0": "inverse demand intercept α0 (eq. 9)",
         "model.alpha_1": "inverse demand slope α1 (eq. 9)",
@@ -190,6 +255,8 @@ struct ConfigKey {
         "method.T": "steps per path (T + 1 points)",
         "method.X_0_loc": "initial states X_0,i = |N(loc, scale²)|",
         "method.X_0_scale": "",
+        "method.own_shock_nodes": "Gauss–Hermite nodes over an agent's own shock (μ > 0, productivity)",
+        "method.firms_per_state": "firms of interest per state in training (0 = all)",
         "network.phi": "identity | moments | deepset",
         "network.moments": "k for phi = moments",
         "network.L": "width of φ's output for phi = deepset",
@@ -199,6 +266,10 @@ struct ConfigKey {
         "network.rho_hidden": "width of ρ's hidden layers",
         "network.bias": "biases in every layer",
         "network.activation": "relu | tanh | softplus | sigmoid | identity",
+        "network.shared_phi": "types: one φ for every type block",
+        "network.outer_L": "customers: width of mean_i ρ2(X_i, mean_j φ2(Y_i^j))",
+        "network.rho2_layers": "customers: hidden layers of ρ2",
+        "network.rho2_hidden": "customers: width of ρ2's hidden layers",
         "optimizer.lr": "Adam learning rate",
         "optimizer.step_size": "StepLR: epochs between decays",
         "optimizer.step_gamma": "StepLR: decay factor",
@@ -212,6 +283,15 @@ struct ConfigKey {
         "trainer.verify_own_paths": "at the threshold, check the solution on paths simulated with itself",
         "trainer.own_path_tolerance": "own-path MSE may be this × stopping_threshold",
         "trainer.max_restarts": "fresh initialisations after a failed own-path check",
+    ]
+
+    /// Keys that only mean something for one model kind (written to config.yaml only for it).
+    static let kindSpecific: [String: ModelKind] = [
+        "model.type_productivities": .types, "model.type_sizes": .types, "network.shared_phi": .types,
+        "model.rho_y": .productivity, "model.sigma_y": .productivity,
+        "model.customers": .customers, "model.customer_mean": .customers, "model.customer_persistence": .customers,
+        "model.customer_scale": .customers, "network.outer_L": .customers, "network.rho2_layers": .customers,
+        "network.rho2_hidden": .customers,
     ]
 
     static let byPath: [String: ConfigKey] = Dictionary(uniqueKeysWithValues: all.map { ($0.path, $0) })
@@ -284,6 +364,14 @@ extension RunConfig {
     }
 
     mutating func set(_ path: String, scalar node: Node) throws {
+        if let seq = node.sequence, let key = ConfigKey.byPath[path], key.typeName.hasPrefix("a list") {
+            let items = try seq.map { item -> String in
+                guard case .scalar(let s) = item else { throw ConfigError(key: path, "expected a list of single values") }
+                return s.string
+            }
+            try set(path, value: "[" + items.joined(separator: ", ") + "]")
+            return
+        }
         guard case .scalar(let s) = node else { throw ConfigError(key: path, "expected a single value, got a list or mapping") }
         try set(path, value: s.string)
     }
@@ -320,7 +408,7 @@ extension RunConfig {
     public func yaml() -> String {
         var out = "# SymmetricDP run configuration (every key; missing keys take these defaults)\n"
         let comments = [
-            "model": "economy: Lucas–Prescott investment model with N firms (paper eq. 9, 17, 20)",
+            "model": "economy: N firms, Lucas–Prescott investment (paper eq. 9, 17, 20) and its extensions (§6)",
             "method": "data and expectations: LQ-simulated paths, one draw Ŵ, Gauss–Hermite over ω",
             "network": "u = ρ(mean_i φ(X_i)); phi: identity | moments | deepset",
             "optimizer": "Adam with StepLR",
@@ -328,7 +416,7 @@ extension RunConfig {
         ]
         for section in ConfigKey.sections {
             out += "\n# \(comments[section]!)\n\(section):\n"
-            for key in ConfigKey.all where key.path.hasPrefix(section + ".") {
+            for key in ConfigKey.all where key.path.hasPrefix(section + ".") && (ConfigKey.kindSpecific[key.path].map { $0 == kind } ?? true) {
                 let line = "  \(key.path.dropFirst(section.count + 1)): \(key.read(self))"
                 let note = ConfigKey.help[key.path] ?? ""
                 out += note.isEmpty ? line + "\n" : line.padding(toLength: max(line.count, 36), withPad: " ", startingAt: 0) + "  # \(note)\n"
@@ -362,7 +450,28 @@ extension RunConfig {
             try check(m.mu == 0, "model.mu", "the LQ benchmark needs μ = 0 (constant returns)")
             return
         }
-        try check(m.mu == 0, "model.mu", "decreasing returns (μ > 0) are not implemented yet; use μ = 0")
+        let x = extensions
+        switch kind {
+        case .investment: break
+        case .types:
+            try check(x.typeProductivities.count == x.typeSizes.count && x.typeSizes.count >= 1, "model.type_sizes",
+                      "need one size per entry of model.type_productivities (\(x.typeProductivities.count))")
+            try check(x.typeSizes.allSatisfy { $0 >= 1 } && x.typeSizes.reduce(0, +) == m.N, "model.type_sizes",
+                      "need sizes ≥ 1 that add up to model.N = \(m.N)")
+            try check(x.typeProductivities.allSatisfy { $0 > 0 }, "model.type_productivities", "need productivities > 0")
+            try check(m.mu == 0, "model.mu", "need μ = 0 with model.kind = types (the policy depends on the type only)")
+        case .productivity:
+            try check(abs(x.rhoY) < 1, "model.rho_y", "need |ρ_y| < 1 (a stationary productivity)")
+            try check(x.sigmaY >= 0, "model.sigma_y", "need σ_y ≥ 0")
+            try check(m.mu == 0, "model.mu", "need μ = 0 with model.kind = productivity")
+        case .customers:
+            try check(x.customers >= 1, "model.customers", "need at least 1 customer per firm")
+            try check(x.customerMean > 0, "model.customer_mean", "need ȳ > 0")
+            try check(abs(x.customerPersistence) < 1, "model.customer_persistence", "need |κ| < 1")
+            try check(x.customerScale >= 0, "model.customer_scale", "need ≥ 0")
+            try check(m.mu == 0, "model.mu", "need μ = 0 with model.kind = customers")
+            try check(network.phi == .deepset, "network.phi", "need deepset: nested sets use φ1, φ2 networks")
+        }
         let me = method
         try check(me.omegaQuadratureNodes >= 1 && me.omegaQuadratureNodes <= 50, "method.omega_quadrature_nodes", "need 1 to 50 nodes")
         try check(me.testQuadratureNodes >= 1 && me.testQuadratureNodes <= 50, "method.test_quadrature_nodes", "need 1 to 50 nodes")
@@ -372,6 +481,8 @@ extension RunConfig {
         try check(me.batchSize >= 0, "method.batch_size", "need ≥ 0 (0 = full batch)")
         try check(me.T >= 1, "method.T", "need T ≥ 1")
         try check(me.X0Scale >= 0, "method.X_0_scale", "need ≥ 0")
+        try check(me.ownShockNodes >= 1 && me.ownShockNodes <= 20, "method.own_shock_nodes", "need 1 to 20 nodes")
+        try check(me.firmsPerState >= 0, "method.firms_per_state", "need ≥ 0 (0 = every firm)")
         let n = network
         try check(n.moments >= 1, "network.moments", "need at least 1 moment")
         try check(n.L >= 1, "network.L", "need L ≥ 1")
@@ -379,6 +490,9 @@ extension RunConfig {
         try check(n.phiHidden >= 1, "network.phi_hidden", "need ≥ 1 unit")
         try check(n.rhoLayers >= 0, "network.rho_layers", "need ≥ 0 hidden layers")
         try check(n.rhoHidden >= 1, "network.rho_hidden", "need ≥ 1 unit")
+        try check(n.outerL >= 1, "network.outer_L", "need ≥ 1")
+        try check(n.rho2Layers >= 0, "network.rho2_layers", "need ≥ 0 hidden layers")
+        try check(n.rho2Hidden >= 1, "network.rho2_hidden", "need ≥ 1 unit")
         try check(optimizer.lr > 0, "optimizer.lr", "need lr > 0")
         try check(optimizer.stepSize >= 1, "optimizer.step_size", "need ≥ 1 epoch")
         try check(optimizer.stepGamma > 0 && optimizer.stepGamma <= 1, "optimizer.step_gamma", "need 0 < gamma ≤ 1")

@@ -85,39 +85,83 @@ public enum SolveRunner {
     /// Trains from scratch (or resumes) and writes the whole run folder.
     public static func solve(config: RunConfig, folder: RunFolder, resume: Bool = false,
                              progress: ProgressReporter = ProgressReporter()) throws -> SolveSummary {
-        switch config.trainer.precision {
-        case 64: return try Run<Double>(config: config, folder: folder, progress: progress).solve(resume: resume)
-        default: return try Run<Float>(config: config, folder: folder, progress: progress).solve(resume: resume)
-        }
+        try makeRun(config: config, folder: folder, progress: progress).solve(resume: resume)
     }
 
     /// Recomputes test metrics of a finished (or interrupted) run from its best checkpoint.
     public static func evaluate(folder: RunFolder, progress: ProgressReporter = ProgressReporter()) throws -> SolveSummary {
-        let config = try RunConfig.load(path: folder.config.path)
-        switch config.trainer.precision {
-        case 64: return try Run<Double>(config: config, folder: folder, progress: progress).evaluateOnly()
-        default: return try Run<Float>(config: config, folder: folder, progress: progress).evaluateOnly()
+        guard FileManager.default.fileExists(atPath: folder.config.path) else {
+            throw SolverError("'\(folder.url.path)' is not a run folder: it has no config.yaml")
         }
+        let config = try RunConfig.load(path: folder.config.path)
+        try config.validate()
+        return try makeRun(config: config, folder: folder, progress: progress).evaluateOnly()
     }
-}
 
-/// The work behind `SolveRunner` for one precision.
-final class Run<T: TensorScalar> {
-    let config: RunConfig
-    let folder: RunFolder
-    let solver: InvestmentSolver<T>
-    let progress: ProgressReporter
-    let wallStart = DispatchTime.now().uptimeNanoseconds
-
-    init(config: RunConfig, folder: RunFolder, progress: ProgressReporter) throws {
-        self.config = config
-        self.folder = folder
-        self.progress = progress
+    /// The run for the config's model kind and precision.
+    static func makeRun(config: RunConfig, folder: RunFolder, progress: ProgressReporter) throws -> RunProtocol {
         // Training calls BLAS on small ρ batches and on cache-sized φ chunks in parallel lanes:
         // one BLAS thread each, the cores shared out by `Parallelism`.
         setBlasThreads(1)
         if config.trainer.threads > 0 { Parallelism.threads = config.trainer.threads }
-        solver = try InvestmentSolver<T>(config: config, progress: progress)
+        switch config.trainer.precision {
+        case 64: return try makeRun(Double.self, config: config, folder: folder, progress: progress)
+        default: return try makeRun(Float.self, config: config, folder: folder, progress: progress)
+        }
+    }
+
+    static func makeRun<T: TensorScalar>(_: T.Type, config c: RunConfig, folder: RunFolder, progress: ProgressReporter) throws -> RunProtocol {
+        var e = ExpectationSettings()
+        e.aggregateNodes = c.method.omegaQuadratureNodes
+        e.ownNodes = c.method.ownShockNodes
+        e.normalizeDraw = c.method.normalizeShockVector
+        e.firmsPerState = c.method.firmsPerState
+        let (loc, scale, x) = (c.method.X0Loc, c.method.X0Scale, c.extensions)
+        switch c.kind {
+        case .investment:
+            return try Run(config: c, folder: folder, progress: progress) { g in
+                try InvestmentEconomy<T>(model: c.model, architecture: c.network, expectation: e, initialLoc: loc, initialScale: scale, generator: &g)
+            }
+        case .types:
+            return try Run(config: c, folder: folder, progress: progress) { g in
+                try MultiTypeEconomy<T>(model: c.model, productivities: x.typeProductivities, sizes: x.typeSizes, architecture: c.network,
+                                        expectation: e, initialLoc: loc, initialScale: scale, generator: &g)
+            }
+        case .productivity:
+            return try Run(config: c, folder: folder, progress: progress) { g in
+                try ProductivityEconomy<T>(model: c.model, rhoY: x.rhoY, sigmaY: x.sigmaY, architecture: c.network,
+                                           expectation: e, initialLoc: loc, initialScale: scale, generator: &g)
+            }
+        case .customers:
+            return try Run(config: c, folder: folder, progress: progress) { g in
+                try CustomerEconomy<T>(model: c.model, customers: x.customers, customerMean: x.customerMean,
+                                       persistence: x.customerPersistence, customerScale: x.customerScale, architecture: c.network,
+                                       expectation: e, initialLoc: loc, initialScale: scale, generator: &g)
+            }
+        }
+    }
+}
+
+/// A run of some economy in some precision.
+protocol RunProtocol {
+    func solve(resume: Bool) throws -> SolveSummary
+    func evaluateOnly() throws -> SolveSummary
+}
+
+/// The work behind `SolveRunner` for one economy.
+final class Run<E: SymmetricEconomy>: RunProtocol {
+    typealias T = E.Scalar
+    let config: RunConfig
+    let folder: RunFolder
+    let solver: Solver<E>
+    let progress: ProgressReporter
+    let wallStart = DispatchTime.now().uptimeNanoseconds
+
+    init(config: RunConfig, folder: RunFolder, progress: ProgressReporter, makeEconomy: (inout SeededGenerator) throws -> E) throws {
+        self.config = config
+        self.folder = folder
+        self.progress = progress
+        solver = try Solver<E>(config: config, progress: progress, makeEconomy: makeEconomy)
     }
 
     func solve(resume: Bool) throws -> SolveSummary {
@@ -133,7 +177,7 @@ final class Run<T: TensorScalar> {
         } else {
             try AtomicFile.write(config.yaml(), to: folder.config)
         }
-        progress.message("solving N=\(config.model.N), φ=\(config.network.phi.rawValue), \(solver.network.parameterCount) parameters, "
+        progress.message("solving \(config.kind.rawValue), N=\(config.model.N), φ=\(config.network.phi.rawValue), \(solver.network.parameterCount) parameters, "
                          + "\(solver.trainX.shape[0]) training points, float\(config.trainer.precision), seed \(config.seed) → \(folder.url.path)")
         let reason = try solver.fit { record, isBest in
             let tensors = self.solver.checkpointTensors(), meta = self.solver.checkpointMetadata()
@@ -190,10 +234,10 @@ final class Run<T: TensorScalar> {
     }
 
     func testCSV(_ test: TestEvaluation) -> String {
-        var s = "trajectory,t,u_hat,residual,u_reference\n"
-        s.reserveCapacity(test.rows.count * 64)
+        var s = "trajectory,t,u_hat,residual,residual_rms,u_reference\n"
+        s.reserveCapacity(test.rows.count * 80)
         for r in test.rows {
-            s += "\(r.trajectory),\(r.t),\(r.uHat),\(r.residual),\(r.uReference.map { "\($0)" } ?? "")\n"
+            s += "\(r.trajectory),\(r.t),\(r.uHat),\(r.residual),\(r.residualRMS),\(r.uReference.map { "\($0)" } ?? "")\n"
         }
         return s
     }

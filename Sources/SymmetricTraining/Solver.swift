@@ -47,27 +47,27 @@ public struct TestEvaluation: Sendable {
     public var testMSE: Double
     public var policyAbsError: Double?
     public var policyRelError: Double?
-    /// Per point: trajectory, t, û, ε, u_LQ (nil when ν ≠ 1).
-    public var rows: [(trajectory: Int, t: Int, uHat: Double, residual: Double, uReference: Double?)]
+    /// Per point: trajectory, t, mean policy û, mean Euler residual, its root mean square over the
+    /// point's equations, and the exact mean policy (nil when there is none).
+    public var rows: [(trajectory: Int, t: Int, uHat: Double, residual: Double, residualRMS: Double, uReference: Double?)]
 }
 
-/// Solves the N-firm investment model by fitting a symmetric network to Euler residuals on
-/// simulated paths (paper §5): data from the LQ policy, Adam + StepLR on shuffled mini-batches,
-/// early stopping on validation MSE.
-public final class InvestmentSolver<T: TensorScalar> {
+/// Solves a symmetric economy by fitting its policy network to Euler residuals on simulated
+/// paths (paper §5): data from the economy's data-generating policy (the LQ solution), Adam +
+/// StepLR on shuffled mini-batches, early stopping on validation MSE, the own-path check.
+public final class Solver<E: SymmetricEconomy> {
+    public typealias T = E.Scalar
     public let config: RunConfig
     /// The economy with the training rule over ω (`method.omega_quadrature_nodes`).
-    public let economy: InvestmentEconomy<T>
+    public let economy: E
     /// The same economy with the test rule (`method.test_quadrature_nodes`) for test metrics.
-    public let testEconomy: InvestmentEconomy<T>
-    public let network: SymmetricNetwork<T>
+    public let testEconomy: E
+    public let network: E.Policy
     public let optimizer: Adam<T>
-    /// Exact LQ equilibrium (ν = ζ = 1, μ = 0); the data-generating policy and the benchmark.
-    public let lq: LQEquilibrium
     public let initialState: Tensor<T>
-    /// Training and validation points, [points, N].
+    /// Training and validation points, [points, stateShape…].
     public let trainX: Tensor<T>, valX: Tensor<T>
-    /// Largest number of φ rows one forward pass may hold (memory bound for large N).
+    /// Largest number of network rows one forward pass may hold (memory bound for large N).
     public var maxRowsPerChunk = 1 << 18
     public var history: [EpochRecord] = []
     public var epochsDone = 0
@@ -80,106 +80,92 @@ public final class InvestmentSolver<T: TensorScalar> {
     public var lastOwnPathCheck: OwnPathCheck?
     public let progress: ProgressReporter
 
-    public init(config: RunConfig, progress: ProgressReporter = ProgressReporter()) throws {
+    /// - Parameters:
+    ///   - makeEconomy: builds the economy from the run's shock stream (its one Monte Carlo draw).
+    public init(config: RunConfig, progress: ProgressReporter = ProgressReporter(),
+                makeEconomy: (inout SeededGenerator) throws -> E) throws {
         self.config = config
         self.progress = progress
-        let m = config.model, method = config.method
-        var lqModel = m
-        lqModel.nu = 1; lqModel.zeta = 1; lqModel.mu = 0
-        lq = try LQEquilibrium(model: lqModel)
+        let method = config.method
         var root = SeededGenerator(seed: config.seed)
         var netRNG = root.fork(), shockRNG = root.fork(), dataRNG = root.fork()
-        network = SymmetricNetwork<T>(config.network, generator: &netRNG)
-        economy = InvestmentEconomy<T>(model: m, quadratureNodes: method.omegaQuadratureNodes,
-                                       normalizeShockVector: method.normalizeShockVector, generator: &shockRNG)
-        testEconomy = economy.withQuadrature(nodes: method.testQuadratureNodes)
+        economy = try makeEconomy(&shockRNG)
+        network = economy.makePolicy(generator: &netRNG)
+        testEconomy = economy.withAggregateQuadrature(nodes: method.testQuadratureNodes)
         optimizer = Adam(parameters: network.parameters, learningRate: config.optimizer.lr)
-        initialState = InvestmentEconomy<T>.initialState(N: m.N, loc: method.X0Loc, scale: method.X0Scale, generator: &dataRNG)
-        let lqPolicy = { [lq] (X: Tensor<T>) -> Tensor<T> in Self.lqPolicy(lq, X) }
-        let train = economy.simulate(from: initialState, trajectories: method.trainTrajectories, steps: method.T,
-                                     generator: &dataRNG, policy: lqPolicy)
-        let val = economy.simulate(from: initialState, trajectories: method.valTrajectories, steps: method.T,
-                                   generator: &dataRNG, policy: lqPolicy)
-        trainX = train.reshaped([-1, m.N])
-        valX = val.reshaped([-1, m.N])
+        initialState = economy.initialState(generator: &dataRNG)
+        let train = economy.simulate(from: initialState, trajectories: method.trainTrajectories, steps: method.T, policy: nil, generator: &dataRNG)
+        let val = economy.simulate(from: initialState, trajectories: method.valTrajectories, steps: method.T, policy: nil, generator: &dataRNG)
+        trainX = train.reshaped([-1] + economy.stateShape)
+        valX = val.reshaped([-1] + economy.stateShape)
     }
 
-    /// `u_LQ(X) = H0 + H1·mean(X)` for each row of X [batch, N].
-    static func lqPolicy(_ lq: LQEquilibrium, _ X: Tensor<T>) -> Tensor<T> {
-        let b = X.shape[0], n = X.shape[1]
-        let u = Tensor<T>(uninitializedShape: [b])
-        for r in 0..<b {
-            var s = 0.0
-            for i in 0..<n { s += Double(X.pointer[r * n + i]) }
-            u.pointer[r] = T(lq.H0 + lq.H1 * s / Double(n))
+    /// States per chunk so that a chunk holds at most `maxRowsPerChunk` network rows.
+    func statesPerChunk(_ e: E) -> Int { max(1, maxRowsPerChunk / max(1, e.rowsPerState)) }
+
+    /// Applies `body` to consecutive chunks of the states in X.
+    func chunked(_ X: Tensor<T>, size: Int, _ body: (Tensor<T>) -> Void) {
+        var start = 0
+        while start < X.shape[0] {
+            let end = min(X.shape[0], start + size)
+            body(X.slice(axis: 0, start..<end))
+            start = end
         }
-        return u
     }
 
-    /// Points per forward chunk so that a chunk holds at most `maxRowsPerChunk` φ rows.
-    var pointsPerChunk: Int {
-        let rowsPerPoint = economy.model.N * (economy.omega.nodes.count + 1)
-        return max(1, maxRowsPerChunk / rowsPerPoint)
-    }
-
-    /// The policy û(X) for each row of X [batch, N], without gradients, in chunks.
+    /// The agents' mean policy at each state, without gradients, in chunks.
     public func policy(_ X: Tensor<T>) -> Tensor<T> {
-        let b = X.shape[0], chunk = max(1, maxRowsPerChunk / economy.model.N)
-        return withoutGradients {
-            var parts: [Tensor<T>] = []
-            var start = 0
-            while start < b {
-                let end = min(b, start + chunk)
-                parts.append(network(Variable(X.slice(axis: 0, start..<end))).value.reshaped([end - start]))
-                start = end
-            }
-            return parts.count == 1 ? parts[0] : Tensor.concat(parts, axis: 0)
-        }
+        var parts: [Tensor<T>] = []
+        chunked(X, size: statesPerChunk(economy)) { parts.append(economy.meanPolicy($0, policy: network)) }
+        return parts.count == 1 ? parts[0] : Tensor.concat(parts, axis: 0)
     }
 
-    /// Euler residuals ε(X) for each row of X, without gradients, in chunks (training rule over
-    /// ω unless another economy is given).
-    public func residuals(_ X: Tensor<T>, economy: InvestmentEconomy<T>? = nil) -> [Double] {
-        let economy = economy ?? self.economy
-        let b = X.shape[0], chunk = max(1, maxRowsPerChunk / (economy.model.N * (economy.omega.nodes.count + 1)))
-        var out: [Double] = []
-        out.reserveCapacity(b)
+    /// Euler residuals ε(X), [states][equations], without gradients, in chunks (training rule
+    /// over ω unless another economy is given).
+    public func residuals(_ X: Tensor<T>, economy: E? = nil) -> [[Double]] {
+        let e = economy ?? self.economy
+        var out: [[Double]] = []
+        out.reserveCapacity(X.shape[0])
         withoutGradients {
-            var start = 0
-            while start < b {
-                let end = min(b, start + chunk)
-                let e = economy.eulerResidual(Variable(X.slice(axis: 0, start..<end)), network: network).value
-                out.append(contentsOf: e.scalars.map(Double.init))
-                start = end
+            chunked(X, size: statesPerChunk(e)) { part in
+                let r = e.eulerResidual(Variable(part), policy: network, subsample: nil).value
+                let cols = r.count / max(part.shape[0], 1)
+                for i in 0..<part.shape[0] { out.append((0..<cols).map { Double(r.pointer[i * cols + $0]) }) }
             }
         }
         return out
     }
 
-    public func mse(_ X: Tensor<T>) -> Double {
-        let r = residuals(X)
-        return r.reduce(0) { $0 + $1 * $1 } / Double(max(r.count, 1))
+    /// Mean squared Euler residual over every state and equation.
+    public func mse(_ X: Tensor<T>, economy: E? = nil) -> Double {
+        let r = residuals(X, economy: economy)
+        let n = r.reduce(0) { $0 + $1.count }
+        return r.reduce(0.0) { $0 + $1.reduce(0) { $0 + $1 * $1 } } / Double(max(n, 1))
     }
 
-    /// Mean |û − u_LQ| / |u_LQ| on X (a fraction).
-    public func policyRelError(_ X: Tensor<T>) -> Double {
-        let u = policy(X), ref = Self.lqPolicy(lq, X)
-        var s = 0.0
-        for i in 0..<u.count { s += abs(Double(u.pointer[i] - ref.pointer[i])) / abs(Double(ref.pointer[i])) }
-        return s / Double(max(u.count, 1))
+    /// Mean relative policy error against the exact policy (nil when there is none).
+    public func policyRelError(_ X: Tensor<T>) -> Double? {
+        var rel: [Double] = []
+        var known = true
+        chunked(X, size: statesPerChunk(economy)) { part in
+            guard known, let e = economy.policyErrors(part, policy: network) else { known = false; return }
+            rel += e.relative
+        }
+        return known && !rel.isEmpty ? rel.reduce(0, +) / Double(rel.count) : nil
     }
 
     /// One optimiser step on the points `indices`: mean squared Euler residual, gradients
     /// accumulated over chunks when the batch is larger than a chunk. Returns the batch MSE.
-    func trainStep(_ indices: [Int]) -> Double {
+    func trainStep(_ indices: [Int], subsample: UInt64) -> Double {
         optimizer.zeroGrad()
-        let chunk = pointsPerChunk
+        let chunk = statesPerChunk(economy)
         var total = 0.0, start = 0
         while start < indices.count {
             let end = min(indices.count, start + chunk)
             let X = Variable(trainX.gather(Array(indices[start..<end])))
-            let eps = economy.eulerResidual(X, network: network)
-            let loss = eps.squared().sumAll() * T(1 / Double(indices.count))
+            let eps = economy.eulerResidual(X, policy: network, subsample: subsample)
+            let equations = eps.value.count / (end - start)
+            let loss = eps.squared().sumAll() * T(1 / Double(indices.count * equations))
             total += Double(loss.value.scalar)
             loss.backward()
             start = end
@@ -244,7 +230,7 @@ public final class InvestmentSolver<T: TensorScalar> {
             let batches = (points + batchSize - 1) / batchSize
             for b in 0..<batches {
                 let idx = Array(order[(b * batchSize)..<min(points, (b + 1) * batchSize)])
-                let loss = trainStep(idx)
+                let loss = trainStep(idx, subsample: config.seed &+ 0x5ab5 &+ UInt64(epoch) &* 1_000_003 &+ UInt64(b))
                 if !loss.isFinite {
                     progress.message("training diverged at epoch \(epoch + 1), batch \(b + 1): the loss is \(loss). The best checkpoint is kept; try a smaller optimizer.lr")
                     return .diverged
@@ -254,7 +240,7 @@ public final class InvestmentSolver<T: TensorScalar> {
                               elapsed: elapsed(), lastValMSE: history.last?.valMSE, policyError: history.last?.valPolicyRelError)
             }
             let valMSE = mse(valX)
-            let policyErr: Double? = economy.model.isLinearQuadratic ? policyRelError(valX) : nil
+            let policyErr = policyRelError(valX)
             epochsDone += 1
             let t = elapsed()
             let record = EpochRecord(epoch: epochsDone, lr: lr, trainMSE: lossSum / Double(batchCount), valMSE: valMSE,
@@ -283,15 +269,12 @@ public final class InvestmentSolver<T: TensorScalar> {
     /// the Euler residuals stay small on them and the aggregate state stays in the band the
     /// training data span (a transversality proxy: explosive solutions leave it).
     public func ownPathCheck() -> OwnPathCheck {
-        let method = config.method, n = economy.model.N, tc = config.trainer
+        let method = config.method, tc = config.trainer
         var g = SeededGenerator(seed: config.seed &+ 0x0c4ec &+ UInt64(epochsDone) &* 31)
-        let paths = economy.simulate(from: initialState, trajectories: method.valTrajectories, steps: method.T, generator: &g) { self.policy($0) }
-        let X = paths.reshaped([-1, n])
+        let paths = economy.simulate(from: initialState, trajectories: method.valTrajectories, steps: method.T, policy: network, generator: &g)
+        let X = paths.reshaped([-1] + economy.stateShape)
         let ownMSE = mse(X)
-        func means(_ X: Tensor<T>) -> [Double] {
-            (0..<X.shape[0]).map { r in (0..<n).reduce(0.0) { $0 + Double(X.pointer[r * n + $1]) } / Double(n) }
-        }
-        let data = means(trainX), own = means(X)
+        let data = economy.aggregate(trainX), own = economy.aggregate(X)
         let lo = data.min() ?? 0, hi = data.max() ?? 0, margin = 0.5 * (hi - lo) + 1e-3 * max(1, abs(hi))
         let ownLo = own.min() ?? .nan, ownHi = own.max() ?? .nan
         let bounded = own.allSatisfy { $0.isFinite && $0 >= lo - margin && $0 <= hi + margin }
@@ -305,8 +288,7 @@ public final class InvestmentSolver<T: TensorScalar> {
         attempt += 1
         attemptStartEpoch = epochsDone
         var g = SeededGenerator(seed: config.seed &+ 0xa77e_0000 &+ UInt64(attempt))
-        let fresh = SymmetricNetwork<T>(config.network, generator: &g)
-        for (p, q) in zip(network.parameters, fresh.parameters) { p.value.pointer.update(from: q.value.pointer, count: q.value.count) }
+        network.copyParameters(from: economy.makePolicy(generator: &g))
         optimizer.reset()
         bestValMSE = .infinity
         secondsToThreshold = nil
@@ -314,28 +296,33 @@ public final class InvestmentSolver<T: TensorScalar> {
     }
 
     /// Simulates `trajectories` test paths with the trained network from the common initial
-    /// state (fresh shocks from the run's seed) and measures residuals and policy errors.
+    /// state (fresh shocks from the run's seed) and measures residuals (test rule over ω) and
+    /// policy errors.
     public func evaluateTest(trajectories: Int) -> TestEvaluation {
-        let method = config.method, n = economy.model.N
+        let method = config.method
         var g = SeededGenerator(seed: config.seed &+ 0x7e57)
-        let paths = economy.simulate(from: initialState, trajectories: trajectories, steps: method.T, generator: &g) { self.policy($0) }
-        let X = paths.reshaped([-1, n])
+        let paths = economy.simulate(from: initialState, trajectories: trajectories, steps: method.T, policy: network, generator: &g)
+        let X = paths.reshaped([-1] + economy.stateShape)
         let eps = residuals(X, economy: testEconomy)
         let uHat = policy(X)
-        let isLQ = economy.model.isLinearQuadratic
-        let ref: Tensor<T>? = isLQ ? Self.lqPolicy(lq, X) : nil
-        var rows: [(Int, Int, Double, Double, Double?)] = []
-        var abs = 0.0, rel = 0.0
-        for p in 0..<X.shape[0] {
-            let u = Double(uHat.pointer[p])
-            let r = ref.map { Double($0.pointer[p]) }
-            if let r { abs += Swift.abs(u - r); rel += Swift.abs(u - r) / Swift.abs(r) }
-            rows.append((p / (method.T + 1), p % (method.T + 1), u, eps[p], r))
+        var reference: [Double]? = []
+        var absErrors: [Double] = [], relErrors: [Double] = []
+        var known = true
+        chunked(X, size: statesPerChunk(economy)) { part in
+            if let r = economy.referenceMeanPolicy(part) { reference? += r.scalars.map(Double.init) } else { reference = nil }
+            if known, let e = economy.policyErrors(part, policy: network) { absErrors += e.absolute; relErrors += e.relative } else { known = false }
         }
-        let count = Double(max(rows.count, 1))
-        return TestEvaluation(testMSE: eps.reduce(0) { $0 + $1 * $1 } / count,
-                              policyAbsError: isLQ ? abs / count : nil, policyRelError: isLQ ? rel / count : nil,
-                              rows: rows.map { (trajectory: $0.0, t: $0.1, uHat: $0.2, residual: $0.3, uReference: $0.4) })
+        var rows: [(trajectory: Int, t: Int, uHat: Double, residual: Double, residualRMS: Double, uReference: Double?)] = []
+        var squares = 0.0, count = 0
+        for p in 0..<X.shape[0] {
+            let e = eps[p]
+            squares += e.reduce(0) { $0 + $1 * $1 }; count += e.count
+            rows.append((p / (method.T + 1), p % (method.T + 1), Double(uHat.pointer[p]), e.reduce(0, +) / Double(max(e.count, 1)),
+                         (e.reduce(0) { $0 + $1 * $1 } / Double(max(e.count, 1))).squareRoot(), reference?[p]))
+        }
+        let mean = { (v: [Double]) in v.reduce(0, +) / Double(max(v.count, 1)) }
+        return TestEvaluation(testMSE: squares / Double(max(count, 1)),
+                              policyAbsError: known ? mean(absErrors) : nil, policyRelError: known ? mean(relErrors) : nil, rows: rows)
     }
 
     // MARK: Checkpoints
@@ -364,6 +351,7 @@ public final class InvestmentSolver<T: TensorScalar> {
             "best_val_mse": String(bestValMSE),
             "history": historyJSON,
             "precision": T.dtypeName,
+            "model_kind": config.kind.rawValue,
             "attempt": String(attempt),
             "attempt_start_epoch": String(attemptStartEpoch),
         ]

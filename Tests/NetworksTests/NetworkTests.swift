@@ -156,3 +156,18 @@ final class NetworkTests: XCTestCase {
         XCTAssertEqual(s.rate(epoch: 250), 1e-5, accuracy: 1e-18)
     }
 }
+
+final class BroadcastRowsTests: XCTestCase {
+    func testBroadcastRowsMatchesFiniteDifferences() {
+        var g = SeededGenerator(seed: 31)
+        let z = Tensor<Double>.randomNormal(shape: [3, 2], using: &g)
+        let w = Tensor<Double>.randomNormal(shape: [3, 4, 2], using: &g)
+        let v = Variable(z, requiresGrad: true)
+        (v.broadcastRows(4) * Variable(w)).sumAll().backward()
+        // ∂/∂z[r, l] = Σ_f w[r, f, l]
+        for r in 0..<3 { for l in 0..<2 {
+            let expected = (0..<4).map { w[r, $0, l] }.reduce(0, +)
+            XCTAssertEqual(v.grad![r, l], expected, accuracy: 1e-12)
+        } }
+    }
+}

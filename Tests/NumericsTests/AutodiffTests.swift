@@ -86,3 +86,16 @@ final class AutodiffTests: XCTestCase {
         for i in 0..<d.count { XCTAssertEqual(Double(f.pointer[i]), d.pointer[i], accuracy: 1e-5) }
     }
 }
+
+final class MoreOpsTests: XCTestCase {
+    func testGatherAlongAxisOneMatchesFiniteDifferences() {
+        let a = randomTensor([2, 4, 3], seed: 21)
+        checkGradients([a]) { $0[0].gather(axis1: [3, 0, 3, 1]).squared() }
+        checkGradients([randomTensor([3, 5], seed: 22)]) { $0[0].gather(axis1: [4, 4, 2]).squared() }
+    }
+
+    func testClampedMatchesFiniteDifferences() {
+        let a = randomTensor([4, 5], seed: 23, low: -1, high: 1)
+        checkGradients([a]) { $0[0].clamped(min: 0.1).pow(-0.3) }
+    }
+}

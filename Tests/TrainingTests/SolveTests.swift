@@ -54,7 +54,7 @@ final class SolveTests: XCTestCase {
         }
         XCTAssertEqual(m["params"] as? Int, 49_921)   // 49,408 weights (paper) + 513 biases
         let csv = try String(contentsOf: folder.testResults, encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(csv.first, "trajectory,t,u_hat,residual,u_reference")
+        XCTAssertEqual(csv.first, "trajectory,t,u_hat,residual,residual_rms,u_reference")
         XCTAssertEqual(csv.count, 1 + c.method.testTrajectories * (c.method.T + 1))
         let history = try String(contentsOf: folder.history, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(history.count, 1 + s.epochs)

@@ -1,0 +1,87 @@
+import SymmetricNumerics
+import SymmetricNetworks
+
+/// An economy with many exchangeable agents that the trainer can solve: what a model implements
+/// to be solved by symmetric deep learning (see docs/custom-economy.md for a worked example).
+///
+/// A *state* is everything the agents need to know, one row per point, shape `stateShape`
+/// (e.g. [N] when each agent has one number, [N, d] for d numbers). The trainer simulates
+/// states with `nextState`, fits the policy network by minimising the mean squared
+/// `eulerResidual`, and checks the fit on paths simulated with the network itself.
+public protocol SymmetricEconomy {
+    associatedtype Scalar: TensorScalar
+    associatedtype Policy: ParameterizedModel where Policy.Scalar == Scalar
+
+    /// Shape of one state, e.g. [N].
+    var stateShape: [Int] { get }
+
+    /// A freshly initialised policy network.
+    func makePolicy(generator: inout SeededGenerator) -> Policy
+
+    /// Euler residuals of a batch of states `X` [b, stateShape…]: shape [b, r], one column per
+    /// equation (per firm type, per firm of interest, …). Differentiable in the policy's
+    /// parameters, through the next-period states too. In training `subsample` seeds a random
+    /// choice of equations where an economy estimates the loss on a subset; nil means all.
+    func eulerResidual(_ X: Variable<Scalar>, policy: Policy, subsample: UInt64?) -> Variable<Scalar>
+
+    /// The common initial state of every simulated path, shape `stateShape`.
+    func initialState(generator: inout SeededGenerator) -> Tensor<Scalar>
+
+    /// One period of the law of motion for a batch of states with fresh shocks, under `policy`,
+    /// or under the data-generating policy (e.g. the LQ solution) when `policy` is nil.
+    func nextState(_ X: Tensor<Scalar>, policy: Policy?, generator: inout SeededGenerator) -> Tensor<Scalar>
+
+    /// The agents' mean policy at each state, [b] (results and plots).
+    func meanPolicy(_ X: Tensor<Scalar>, policy: Policy) -> Tensor<Scalar>
+
+    /// The exact mean policy when the model has a closed form (LQ), else nil.
+    func referenceMeanPolicy(_ X: Tensor<Scalar>) -> Tensor<Scalar>?
+
+    /// Per state, the agents' mean absolute and mean relative policy error against the exact
+    /// policy, when there is one.
+    func policyErrors(_ X: Tensor<Scalar>, policy: Policy) -> (absolute: [Double], relative: [Double])?
+
+    /// One number per state that stays bounded along an equilibrium path (mean capital, say):
+    /// the own-path check rejects solutions whose paths leave the band the data span.
+    func aggregate(_ X: Tensor<Scalar>) -> [Double]
+
+    /// Network rows one state costs (sizes evaluation chunks).
+    var rowsPerState: Int { get }
+
+    /// The same economy (same draws) with another Gauss–Hermite rule over the aggregate shock.
+    func withAggregateQuadrature(nodes: Int) -> Self
+}
+
+extension SymmetricEconomy {
+    public func referenceMeanPolicy(_ X: Tensor<Scalar>) -> Tensor<Scalar>? { nil }
+    public func policyErrors(_ X: Tensor<Scalar>, policy: Policy) -> (absolute: [Double], relative: [Double])? { nil }
+
+    /// `trajectories` paths of `steps + 1` states from the common `initial` state; returns
+    /// [trajectories, steps + 1, stateShape…].
+    public func simulate(from initial: Tensor<Scalar>, trajectories: Int, steps: Int, policy: Policy?,
+                         generator g: inout SeededGenerator) -> Tensor<Scalar> {
+        let size = initial.count
+        let paths = Tensor<Scalar>(uninitializedShape: [trajectories, steps + 1] + stateShape)
+        var X = Tensor<Scalar>(uninitializedShape: [trajectories] + stateShape)
+        for r in 0..<trajectories { (X.pointer + r * size).update(from: initial.pointer, count: size) }
+        for t in 0...steps {
+            for r in 0..<trajectories { (paths.pointer + (r * (steps + 1) + t) * size).update(from: X.pointer + r * size, count: size) }
+            if t == steps { break }
+            X = withoutGradients { nextState(X, policy: policy, generator: &g) }
+        }
+        return paths
+    }
+}
+
+/// Row means of a [b, …] tensor (one mean per state).
+public func stateMeans<T: TensorScalar>(_ X: Tensor<T>, columns: Range<Int>? = nil, stride: Int = 1) -> [Double] {
+    let b = X.shape[0], size = X.count / max(b, 1)
+    return (0..<b).map { r in
+        let row = X.pointer + r * size
+        var s = 0.0, n = 0
+        var i = columns?.lowerBound ?? 0
+        let end = columns?.upperBound ?? size
+        while i < end { s += Double(row[i]); n += 1; i += stride }
+        return s / Double(max(n, 1))
+    }
+}
