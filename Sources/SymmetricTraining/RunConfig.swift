@@ -49,6 +49,9 @@ public struct TrainerConfig: Equatable, Sendable {
     public var ownPathTolerance = 10.0
     /// Fresh initialisations tried after a failed own-path check.
     public var maxRestarts = 4
+    /// Times the network's own paths are added to the data when a solution stays near the path
+    /// but misses the tolerance on it (per attempt).
+    public var ownPathRefinements = 2
     /// Stop as diverged when val MSE exceeds this.
     public var divergenceThreshold = 1e5
     public init() {}
@@ -216,6 +219,7 @@ struct ConfigKey {
         .bool("trainer.verify_own_paths", \.trainer.verifyOwnPaths),
         .double("trainer.own_path_tolerance", \.trainer.ownPathTolerance),
         .int("trainer.max_restarts", \.trainer.maxRestarts),
+        .int("trainer.own_path_refinements", \.trainer.ownPathRefinements),
         ConfigKey(path: "seed", typeName: "a non-negative integer", read: { String($0.seed) }) { c, s in
             guard let v = UInt64(s) else { throw ConfigError(key: "seed", "expected a non-negative integer, got '\(s)'") }
             c.seed = v
@@ -283,6 +287,7 @@ struct ConfigKey {
         "trainer.verify_own_paths": "at the threshold, check the solution on paths simulated with itself",
         "trainer.own_path_tolerance": "own-path MSE may be this × stopping_threshold",
         "trainer.max_restarts": "fresh initialisations after a failed own-path check",
+        "trainer.own_path_refinements": "times own paths join the data when the check fails near the path",
     ]
 
     /// Keys that only mean something for one model kind (written to config.yaml only for it).
@@ -505,5 +510,6 @@ extension RunConfig {
         try check(trainer.divergenceThreshold > 0, "trainer.divergence_threshold", "need > 0")
         try check(trainer.ownPathTolerance >= 1, "trainer.own_path_tolerance", "need ≥ 1")
         try check(trainer.maxRestarts >= 0, "trainer.max_restarts", "need ≥ 0")
+        try check(trainer.ownPathRefinements >= 0, "trainer.own_path_refinements", "need ≥ 0")
     }
 }

@@ -88,6 +88,16 @@ public enum SolveRunner {
         try makeRun(config: config, folder: folder, progress: progress).solve(resume: resume)
     }
 
+    /// Solves a user-defined economy (see docs/custom-economy.md) and writes the same run folder.
+    /// `makeEconomy` receives the run's shock stream for its Monte Carlo draws.
+    public static func solve<E: SymmetricEconomy>(config: RunConfig, folder: RunFolder, resume: Bool = false,
+                                                  progress: ProgressReporter = ProgressReporter(),
+                                                  economy makeEconomy: (inout SeededGenerator) throws -> E) throws -> SolveSummary {
+        setBlasThreads(1)
+        if config.trainer.threads > 0 { Parallelism.threads = config.trainer.threads }
+        return try Run(config: config, folder: folder, progress: progress, makeEconomy: makeEconomy).solve(resume: resume)
+    }
+
     /// Recomputes test metrics of a finished (or interrupted) run from its best checkpoint.
     public static func evaluate(folder: RunFolder, progress: ProgressReporter = ProgressReporter()) throws -> SolveSummary {
         guard FileManager.default.fileExists(atPath: folder.config.path) else {
@@ -214,7 +224,8 @@ final class Run<E: SymmetricEconomy>: RunProtocol {
         let wall = Double(DispatchTime.now().uptimeNanoseconds - wallStart) / 1e9
         var extra: [String: Any] = ["N": config.model.N, "phi": config.network.phi.rawValue,
                                     "precision": config.trainer.precision, "wall_seconds_this_process": wall,
-                                    "attempts": solver.attempt + 1]
+                                    "attempts": solver.attempt + 1, "own_path_refinements": solver.refinements,
+                                    "data_augmented": solver.dataAugmented]
         if let c = solver.lastOwnPathCheck {
             extra["own_path_mse"] = c.mse
             extra["own_path_check_passed"] = c.passed

@@ -40,6 +40,8 @@ public struct OwnPathCheck: Codable, Sendable {
     public var meanStateRange: [Double]
     public var allowedRange: [Double]
     public var passed: Bool
+    /// The paths stayed in the band (a solution near the equilibrium path, perhaps inaccurate on it).
+    public var bounded: Bool = true
 }
 
 /// Test-set evaluation on trajectories simulated with the trained network.
@@ -66,7 +68,11 @@ public final class Solver<E: SymmetricEconomy> {
     public let optimizer: Adam<T>
     public let initialState: Tensor<T>
     /// Training and validation points, [points, stateShape…].
-    public let trainX: Tensor<T>, valX: Tensor<T>
+    public private(set) var trainX: Tensor<T>, valX: Tensor<T>
+    /// Whether paths simulated with the network itself were added to the data (own-path refinement).
+    public private(set) var dataAugmented = false
+    /// Refinements so far in the current attempt.
+    public var refinements = 0
     /// Largest number of network rows one forward pass may hold (memory bound for large N).
     public var maxRowsPerChunk = 1 << 18
     public var history: [EpochRecord] = []
@@ -205,6 +211,17 @@ public final class Solver<E: SymmetricEconomy> {
             let mean = check.meanStateRange.map { String(format: "%.3g", $0) }.joined(separator: ", ")
             let band = check.allowedRange.map { String(format: "%.3g", $0) }.joined(separator: ", ")
             let what = "own-path check failed (MSE \(sci(check.mse)), mean state in [\(mean)], allowed [\(band)])"
+            if check.bounded && check.mse.isFinite && refinements < tc.ownPathRefinements {
+                // near the equilibrium path but inaccurate on it: the data do not cover the states the
+                // solution visits, so add the network's own paths to the data and carry on
+                refinements += 1
+                augmentWithOwnPaths()
+                bestValMSE = .infinity
+                secondsToThreshold = nil
+                sinceImprovement = 0
+                progress.message("\(what): adding paths simulated with the network to the training and validation data (refinement \(refinements) of \(tc.ownPathRefinements))")
+                return nil
+            }
             guard attempt < tc.maxRestarts else {
                 progress.message("\(what); no restarts left (trainer.max_restarts = \(tc.maxRestarts))")
                 return .unverified
@@ -275,17 +292,33 @@ public final class Solver<E: SymmetricEconomy> {
         let X = paths.reshaped([-1] + economy.stateShape)
         let ownMSE = mse(X)
         let data = economy.aggregate(trainX), own = economy.aggregate(X)
-        let lo = data.min() ?? 0, hi = data.max() ?? 0, margin = 0.5 * (hi - lo) + 1e-3 * max(1, abs(hi))
+        // generous: explosive solutions leave any band within a few periods
+        let lo = data.min() ?? 0, hi = data.max() ?? 0, margin = max(0.5 * (hi - lo), 0.5 * max(abs(lo), abs(hi)), 1e-3)
         let ownLo = own.min() ?? .nan, ownHi = own.max() ?? .nan
         let bounded = own.allSatisfy { $0.isFinite && $0 >= lo - margin && $0 <= hi + margin }
         let passed = ownMSE.isFinite && ownMSE <= tc.ownPathTolerance * max(tc.stoppingThreshold, 1e-12) && bounded
-        return OwnPathCheck(mse: ownMSE, meanStateRange: [ownLo, ownHi], allowedRange: [lo - margin, hi + margin], passed: passed)
+        return OwnPathCheck(mse: ownMSE, meanStateRange: [ownLo, ownHi], allowedRange: [lo - margin, hi + margin], passed: passed,
+                            bounded: bounded)
+    }
+
+    /// Appends `train_trajectories` and `val_trajectories` paths simulated with the network itself
+    /// (fresh shocks) to the training and validation data.
+    func augmentWithOwnPaths() {
+        let method = config.method
+        var g = SeededGenerator(seed: config.seed &+ 0xa06_0000 &+ UInt64(epochsDone) &* 131)
+        let shape = [-1] + economy.stateShape
+        let train = economy.simulate(from: initialState, trajectories: method.trainTrajectories, steps: method.T, policy: network, generator: &g)
+        let val = economy.simulate(from: initialState, trajectories: method.valTrajectories, steps: method.T, policy: network, generator: &g)
+        trainX = Tensor.concat([trainX, train.reshaped(shape)], axis: 0)
+        valX = Tensor.concat([valX, val.reshaped(shape)], axis: 0)
+        dataAugmented = true
     }
 
     /// Starts a new attempt: fresh weights (from the seed and the attempt number), fresh Adam
     /// state and learning-rate schedule; the history and the clock carry on.
     func restart(reason: String) {
         attempt += 1
+        refinements = 0
         attemptStartEpoch = epochsDone
         var g = SeededGenerator(seed: config.seed &+ 0xa77e_0000 &+ UInt64(attempt))
         network.copyParameters(from: economy.makePolicy(generator: &g))
@@ -337,6 +370,10 @@ public final class Solver<E: SymmetricEconomy> {
             out.append(("optimizer.m." + name, AnyTensor(state.m[k].copy())))
             out.append(("optimizer.v." + name, AnyTensor(state.v[k].copy())))
         }
+        if dataAugmented {
+            out.append(("data.train", AnyTensor(trainX.copy())))
+            out.append(("data.val", AnyTensor(valX.copy())))
+        }
         return out
     }
 
@@ -354,6 +391,7 @@ public final class Solver<E: SymmetricEconomy> {
             "model_kind": config.kind.rawValue,
             "attempt": String(attempt),
             "attempt_start_epoch": String(attemptStartEpoch),
+            "refinements": String(refinements),
         ]
         if let s = secondsToThreshold { meta["seconds_to_1e-6"] = String(s) }
         return meta
@@ -382,6 +420,11 @@ public final class Solver<E: SymmetricEconomy> {
         epochsDone = Int(meta["epochs"] ?? "0") ?? 0
         attempt = Int(meta["attempt"] ?? "0") ?? 0
         attemptStartEpoch = Int(meta["attempt_start_epoch"] ?? "0") ?? 0
+        refinements = Int(meta["refinements"] ?? "0") ?? 0
+        if let train = file.tensors["data.train"], let val = file.tensors["data.val"] {
+            trainX = train.tensor(); valX = val.tensor()
+            dataAugmented = true
+        }
         elapsedBeforeResume = Double(meta["elapsed_seconds"] ?? "0") ?? 0
         bestValMSE = Double(meta["best_val_mse"] ?? "inf") ?? .infinity
         secondsToThreshold = meta["seconds_to_1e-6"].flatMap(Double.init)

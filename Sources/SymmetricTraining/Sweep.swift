@@ -6,6 +6,7 @@ import Yams
 ///
 /// ```yaml
 /// name: table2-identity            # default: the file name
+/// group: φ(Identity)                # optional, prefixes the report rows
 /// base: ../configs/baseline.yaml   # optional, relative to this file
 /// set:                             # overrides for every run
 ///   network.phi: identity
@@ -28,6 +29,8 @@ public struct SweepSpec: Sendable {
     }
 
     public var name: String
+    /// Optional group label (a block of a paper table, e.g. "φ(Identity)"), prefixed to row labels.
+    public var group: String?
     public var base: RunConfig
     public var configurations: [Configuration]
     public var grid: [(key: String, values: [String])]
@@ -45,9 +48,11 @@ public struct SweepSpec: Sendable {
         public let config: RunConfig
         /// Folder relative to the sweep's `out`: `<configuration>[/<grid point>]/seed-<k>`.
         public let folder: String
-        /// The row label in reports: configuration name plus grid point.
+        public let group: String?
+        /// The row label in reports: group, configuration name, grid point.
         public var label: String {
-            ([configuration] + gridPoint.map { "\($0.0)=\($0.1)" }).joined(separator: ", ")
+            let row = ([configuration] + gridPoint.map { "\($0.0)=\($0.1)" }).joined(separator: ", ")
+            return group.map { "\($0): \(row)" } ?? row
         }
     }
 
@@ -56,7 +61,7 @@ public struct SweepSpec: Sendable {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw ConfigError(key: "", "cannot read sweep file '\(path)': no such file or not readable")
         }
-        let url = URL(fileURLWithPath: path)
+        let url = URL(fileURLWithPath: path).absoluteURL
         let defaultName = url.deletingPathExtension().lastPathComponent
         do {
             return try parse(yaml: text, defaultName: defaultName, relativeTo: url.deletingLastPathComponent())
@@ -65,7 +70,7 @@ public struct SweepSpec: Sendable {
         }
     }
 
-    static let topKeys = ["name", "base", "set", "configurations", "grid", "seeds", "out"]
+    static let topKeys = ["name", "group", "base", "set", "configurations", "grid", "seeds", "out"]
 
     public static func parse(yaml text: String, defaultName: String = "sweep", relativeTo dir: URL? = nil) throws -> SweepSpec {
         let node: Node?
@@ -91,6 +96,7 @@ public struct SweepSpec: Sendable {
             return try m.map { (k, v) in (k.string ?? "", try scalar(v, "\(key).\(k.string ?? "")")) }
         }
         let name = try entries["name"].map { try scalar($0, "name") } ?? defaultName
+        let group = try entries["group"].map { try scalar($0, "group") }
         var base = RunConfig()
         if let b = entries["base"] {
             let path = try scalar(b, "base")
@@ -145,7 +151,7 @@ public struct SweepSpec: Sendable {
             if seeds.isEmpty { throw ConfigError(key: "seeds", "need at least one seed") }
         }
         let out = try entries["out"].map { try scalar($0, "out") } ?? "runs/sweeps/\(name)"
-        let spec = SweepSpec(name: name, base: base, configurations: configurations, grid: grid, seeds: seeds, out: out)
+        let spec = SweepSpec(name: name, group: group, base: base, configurations: configurations, grid: grid, seeds: seeds, out: out)
         _ = try spec.runs()   // every combination must be a valid config
         return spec
     }
@@ -172,7 +178,7 @@ public struct SweepSpec: Sendable {
                     if !p.isEmpty { parts.append(p.map { Self.slug("\($0.0)=\($0.1)") }.joined(separator: "_")) }
                     parts.append("seed-\(seed)")
                     out.append(Run(index: out.count, configuration: c.name, gridPoint: p, seed: seed, config: cfg,
-                                   folder: parts.joined(separator: "/")))
+                                   folder: parts.joined(separator: "/"), group: group))
                 }
             }
         }

@@ -84,5 +84,5 @@ func report(_ s: SolveSummary, folder: RunFolder, json: Bool) {
 struct CLIError: Error, CustomStringConvertible {
     let underlying: Error
     init(_ e: Error) { underlying = e }
-    var description: String { "error: \(underlying)" }
+    var description: String { "\(underlying)" }
 }

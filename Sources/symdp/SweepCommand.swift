@@ -22,6 +22,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Runs at once on this machine (each gets cores/jobs threads).") var jobs = 1
     @Option(help: "Run only shard i of n (0 ≤ i < n), e.g. --shard 3/16: runs i, i+n, i+2n, …") var shard: String?
     @Option(help: "Root folder for the run folders (default: the sweep's `out`).") var out: String?
+    @Option(help: "Run only these configurations (comma-separated names), e.g. --only Baseline.") var only: String?
     @Flag(help: "List the runs and their status; run nothing.") var list = false
     @Flag(help: "Print an sbatch script that runs the sweep as a Slurm job array.") var slurm = false
     @Option(help: "Slurm: array tasks (default: one per run, at most 64).") var slurmTasks: Int?
@@ -48,7 +49,15 @@ struct SweepCommand: ParsableCommand {
         let root = URL(fileURLWithPath: out ?? spec.out)
         let all = try spec.runs()
         if slurm { print(slurmScript(spec: spec, runs: all.count)); return }
-        let selected = try parseShard().map { try spec.runs(shard: $0.0, of: $0.1) } ?? all
+        var selected = try parseShard().map { try spec.runs(shard: $0.0, of: $0.1) } ?? all
+        if let only {
+            let names = Set(only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+            let known = Set(spec.configurations.map(\.name))
+            if let bad = names.subtracting(known).first {
+                throw ValidationError("--only: no configuration named '\(bad)'; the sweep has: \(spec.configurations.map(\.name).joined(separator: ", "))")
+            }
+            selected = selected.filter { names.contains($0.configuration) }
+        }
         if list {
             print("sweep \(spec.name): \(all.count) runs in \(root.path)" + (shard.map { ", shard \($0): \(selected.count) runs" } ?? ""))
             for r in selected { print("  [\(r.status(in: root).rawValue)] \(r.folder)") }
