@@ -90,8 +90,13 @@ public struct MLP<T: TensorScalar> {
         self.layers = layers
     }
 
+    /// The MLP row by row. Large batches go through the fused, lane-parallel kernel of
+    /// `pooledMean` (sets of one row), small ones layer by layer.
     @inlinable
     public func callAsFunction(_ x: Variable<T>) -> Variable<T> {
+        if x.shape[0] >= PooledMLPSettings.parallelRowThreshold && Parallelism.threads > 1 {
+            return pooledMean(x, setSize: 1)
+        }
         var h = x
         for layer in layers { h = layer(h) }
         return h

@@ -11,6 +11,8 @@ public enum PooledMLPSettings {
         if let s = ProcessInfo.processInfo.environment["SYMDP_CHUNK_ROWS"], let n = Int(s), n >= 1 { return n }
         return 512
     }()
+    /// Row counts from which a plain MLP call runs on the fused, lane-parallel kernel.
+    nonisolated(unsafe) public static var parallelRowThreshold = 2048
     /// Largest activation memory `pooledMean` keeps for its backward pass (else it recomputes).
     nonisolated(unsafe) public static var activationBudgetBytes = 256 << 20
 }

@@ -226,6 +226,7 @@ final class Run<E: SymmetricEconomy>: RunProtocol {
                                     "precision": config.trainer.precision, "wall_seconds_this_process": wall,
                                     "attempts": solver.attempt + 1, "own_path_refinements": solver.refinements,
                                     "data_augmented": solver.dataAugmented]
+        if let d = test.lqPolicyRelDeviation { extra["lq_policy_rel_deviation"] = d }
         if let c = solver.lastOwnPathCheck {
             extra["own_path_mse"] = c.mse
             extra["own_path_check_passed"] = c.passed

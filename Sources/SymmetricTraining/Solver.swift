@@ -49,6 +49,9 @@ public struct TestEvaluation: Sendable {
     public var testMSE: Double
     public var policyAbsError: Double?
     public var policyRelError: Double?
+    /// Decreasing returns with linear demand: mean relative deviation from the LQ policy of the
+    /// μ = 0 model (the benchmark as μ → 0).
+    public var lqPolicyRelDeviation: Double?
     /// Per point: trajectory, t, mean policy û, mean Euler residual, its root mean square over the
     /// point's equations, and the exact mean policy (nil when there is none).
     public var rows: [(trajectory: Int, t: Int, uHat: Double, residual: Double, residualRMS: Double, uReference: Double?)]
@@ -128,13 +131,13 @@ public final class Solver<E: SymmetricEconomy> {
 
     /// Euler residuals ε(X), [states][equations], without gradients, in chunks (training rule
     /// over ω unless another economy is given).
-    public func residuals(_ X: Tensor<T>, economy: E? = nil) -> [[Double]] {
+    public func residuals(_ X: Tensor<T>, economy: E? = nil, subsample: UInt64? = nil) -> [[Double]] {
         let e = economy ?? self.economy
         var out: [[Double]] = []
         out.reserveCapacity(X.shape[0])
         withoutGradients {
             chunked(X, size: statesPerChunk(e)) { part in
-                let r = e.eulerResidual(Variable(part), policy: network, subsample: nil).value
+                let r = e.eulerResidual(Variable(part), policy: network, subsample: subsample).value
                 let cols = r.count / max(part.shape[0], 1)
                 for i in 0..<part.shape[0] { out.append((0..<cols).map { Double(r.pointer[i * cols + $0]) }) }
             }
@@ -142,9 +145,13 @@ public final class Solver<E: SymmetricEconomy> {
         return out
     }
 
-    /// Mean squared Euler residual over every state and equation.
-    public func mse(_ X: Tensor<T>, economy: E? = nil) -> Double {
-        let r = residuals(X, economy: economy)
+    /// A fixed choice of equations for validation (economies that subsample; test uses all).
+    var validationSubsample: UInt64 { config.seed &+ 0x7a11d }
+
+    /// Mean squared Euler residual over every state and equation (or a fixed subsample of the
+    /// equations, for validation).
+    public func mse(_ X: Tensor<T>, economy: E? = nil, subsample: UInt64? = nil) -> Double {
+        let r = residuals(X, economy: economy, subsample: subsample)
         let n = r.reduce(0) { $0 + $1.count }
         return r.reduce(0.0) { $0 + $1.reduce(0) { $0 + $1 * $1 } } / Double(max(n, 1))
     }
@@ -256,7 +263,7 @@ public final class Solver<E: SymmetricEconomy> {
                 progress.step(epoch: localEpoch, maxEpochs: tc.maxEpochs, batch: b + 1, batches: batches, loss: lossSum / Double(batchCount),
                               elapsed: elapsed(), lastValMSE: history.last?.valMSE, policyError: history.last?.valPolicyRelError)
             }
-            let valMSE = mse(valX)
+            let valMSE = mse(valX, subsample: validationSubsample)
             let policyErr = policyRelError(valX)
             epochsDone += 1
             let t = elapsed()
@@ -290,7 +297,7 @@ public final class Solver<E: SymmetricEconomy> {
         var g = SeededGenerator(seed: config.seed &+ 0x0c4ec &+ UInt64(epochsDone) &* 31)
         let paths = economy.simulate(from: initialState, trajectories: method.valTrajectories, steps: method.T, policy: network, generator: &g)
         let X = paths.reshaped([-1] + economy.stateShape)
-        let ownMSE = mse(X)
+        let ownMSE = mse(X, subsample: validationSubsample)
         let data = economy.aggregate(trainX), own = economy.aggregate(X)
         // generous: explosive solutions leave any band within a few periods
         let lo = data.min() ?? 0, hi = data.max() ?? 0, margin = max(0.5 * (hi - lo), 0.5 * max(abs(lo), abs(hi)), 1e-3)
@@ -354,8 +361,16 @@ public final class Solver<E: SymmetricEconomy> {
                          (e.reduce(0) { $0 + $1 * $1 } / Double(max(e.count, 1))).squareRoot(), reference?[p]))
         }
         let mean = { (v: [Double]) in v.reduce(0, +) / Double(max(v.count, 1)) }
+        var deviation: Double?
+        if let inv = economy as? InvestmentEconomy<T>, let net = network as? SymmetricNetwork<T>,
+           inv.model.mu > 0, inv.model.nu == 1, inv.model.zeta == 1 {
+            var all: [Double] = []
+            chunked(X, size: statesPerChunk(economy)) { all += inv.lqDeviation($0, policy: net).relative }
+            deviation = mean(all)
+        }
         return TestEvaluation(testMSE: squares / Double(max(count, 1)),
-                              policyAbsError: known ? mean(absErrors) : nil, policyRelError: known ? mean(relErrors) : nil, rows: rows)
+                              policyAbsError: known ? mean(absErrors) : nil, policyRelError: known ? mean(relErrors) : nil,
+                              lqPolicyRelDeviation: deviation, rows: rows)
     }
 
     // MARK: Checkpoints
