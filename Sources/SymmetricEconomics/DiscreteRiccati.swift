@@ -1,0 +1,282 @@
+import CBLAS
+
+/// A dense `rows × columns` matrix of Doubles in column-major order (LAPACK's layout):
+/// element (i, j) lives at `pointer[i + j·rows]`. A reference type so that BLAS and LAPACK
+/// can work in place on preallocated storage.
+public final class DenseMatrix {
+    public let rows: Int, columns: Int
+    public let pointer: UnsafeMutablePointer<Double>
+
+    /// A matrix of zeros.
+    public init(rows: Int, columns: Int) {
+        precondition(rows >= 0 && columns >= 0, "DenseMatrix: negative size \(rows)×\(columns)")
+        self.rows = rows; self.columns = columns
+        pointer = .allocate(capacity: max(1, rows * columns))
+        pointer.initialize(repeating: 0, count: max(1, rows * columns))
+    }
+
+    /// A square matrix of zeros.
+    public convenience init(size n: Int) { self.init(rows: n, columns: n) }
+
+    deinit { pointer.deallocate() }
+
+    public var count: Int { rows * columns }
+
+    public subscript(i: Int, j: Int) -> Double {
+        get { pointer[i + j * rows] }
+        set { pointer[i + j * rows] = newValue }
+    }
+
+    /// The n × n identity.
+    public static func identity(_ n: Int) -> DenseMatrix {
+        let m = DenseMatrix(size: n)
+        for i in 0..<n { m[i, i] = 1 }
+        return m
+    }
+
+    /// Overwrites this matrix with `other` (same shape).
+    public func assign(_ other: DenseMatrix) {
+        precondition(rows == other.rows && columns == other.columns, "assign: shape \(other.rows)×\(other.columns) into \(rows)×\(columns)")
+        pointer.update(from: other.pointer, count: count)
+    }
+
+    /// A new matrix with the same entries.
+    public func copy() -> DenseMatrix {
+        let m = DenseMatrix(rows: rows, columns: columns)
+        m.assign(self)
+        return m
+    }
+
+    /// Largest absolute entry (NaN if any entry is NaN).
+    public var maxAbs: Double {
+        var m = 0.0
+        for i in 0..<count {
+            let a = Swift.abs(pointer[i])
+            if !(a <= m) { m = a }   // also catches NaN
+        }
+        return m
+    }
+
+    /// True when every entry is finite.
+    public var isFinite: Bool { (0..<count).allSatisfy { pointer[$0].isFinite } }
+
+    /// Replaces a square matrix by (M + Mᵀ)/2.
+    public func symmetrize() {
+        precondition(rows == columns, "symmetrize: not square")
+        for j in 0..<columns {
+            for i in 0..<j {
+                let s = 0.5 * (self[i, j] + self[j, i])
+                self[i, j] = s; self[j, i] = s
+            }
+        }
+    }
+
+    /// Rows as nested arrays (for printing and tests).
+    public var rowArrays: [[Double]] { (0..<rows).map { i in (0..<columns).map { self[i, $0] } } }
+}
+
+/// `C ← α·op(A)·op(B) + β·C` through `cblas_dgemm`, op = transpose when the flag is set.
+@inline(__always)
+func gemm(_ a: DenseMatrix, transposeA: Bool = false, _ b: DenseMatrix, transposeB: Bool = false,
+          into c: DenseMatrix, alpha: Double = 1, beta: Double = 0) {
+    let m = transposeA ? a.columns : a.rows, k = transposeA ? a.rows : a.columns
+    let kb = transposeB ? b.columns : b.rows, n = transposeB ? b.rows : b.columns
+    precondition(k == kb && c.rows == m && c.columns == n,
+                 "gemm: op(A) \(m)×\(k), op(B) \(kb)×\(n) into C \(c.rows)×\(c.columns)")
+    precondition(c !== a && c !== b, "gemm: output aliases an input")
+    cblas_dgemm(CblasColMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a.pointer, Int32(max(1, a.rows)),
+                b.pointer, Int32(max(1, b.rows)), beta, c.pointer, Int32(max(1, c.rows)))
+}
+
+/// Solves `A·X = B` in place (B becomes X) with LAPACK's `dgesv`; A is overwritten by its LU factors.
+/// Returns false when A is exactly singular.
+func solveInPlace(_ a: DenseMatrix, _ b: DenseMatrix) -> Bool {
+    precondition(a.rows == a.columns && b.rows == a.rows, "solve: A \(a.rows)×\(a.columns), B \(b.rows)×\(b.columns)")
+    var n = Int32(a.rows), nrhs = Int32(b.columns), lda = Int32(max(1, a.rows)), ldb = Int32(max(1, b.rows)), info: Int32 = 0
+    var pivots = [Int32](repeating: 0, count: max(1, a.rows))
+    dgesv_(&n, &nrhs, a.pointer, &lda, &pivots, b.pointer, &ldb, &info)
+    return info == 0
+}
+
+/// Preallocated storage for the doubling algorithm on n × n matrices; reuse one across solves
+/// of the same size so that nothing is allocated inside the iteration.
+public final class RiccatiWorkspace {
+    public let n: Int
+    let a: DenseMatrix, g: DenseMatrix, h: DenseMatrix, k: DenseMatrix
+    let y: DenseMatrix, z: DenseMatrix, t1: DenseMatrix, t2: DenseMatrix
+    var pivots: [Int32]
+
+    public init(n: Int) {
+        self.n = n
+        a = DenseMatrix(size: n); g = DenseMatrix(size: n); h = DenseMatrix(size: n); k = DenseMatrix(size: n)
+        y = DenseMatrix(size: n); z = DenseMatrix(size: n); t1 = DenseMatrix(size: n); t2 = DenseMatrix(size: n)
+        pivots = [Int32](repeating: 0, count: max(1, n))
+    }
+
+    /// Bytes the workspace holds (eight n × n matrices).
+    public static func bytes(n: Int) -> Int { 8 * n * n * MemoryLayout<Double>.size }
+}
+
+/// The discounted algebraic Riccati equation of eq. (D.6),
+/// `P = R + βAᵀPA − β²AᵀPB(Q + βBᵀPB)⁻¹BᵀPA`,
+/// solved by the structure-preserving doubling algorithm (Chu, Fan & Lin 2005; with the shift of
+/// Chiang, Fan & Lin 2010), the method of QuantEcon's `solve_discrete_riccati`.
+///
+/// With `Â = √β·A`, `B̂ = √β·B` the equation is the standard DARE
+/// `P = R + ÂᵀPÂ − ÂᵀPB̂(Q + B̂ᵀPB̂)⁻¹B̂ᵀPÂ`. Writing `P = Y + s·I` (shift s ≥ 0),
+/// `Q̂ = Q + s·B̂ᵀB̂`, the iteration starts from
+/// `G₀ = B̂Q̂⁻¹B̂ᵀ`, `A₀ = (I − sG₀)Â`, `H₀ = s·ÂᵀA₀ + R − s·I` and doubles
+/// ```
+/// K = I + GₖHₖ
+/// Aₖ₊₁ = Aₖ K⁻¹ Aₖ
+/// Gₖ₊₁ = Gₖ + Aₖ K⁻¹ Gₖ Aₖᵀ
+/// Hₖ₊₁ = Hₖ + (K⁻¹Aₖ)ᵀ Hₖ Aₖ
+/// ```
+/// until Hₖ stops changing; then `P = H + s·I`. Each step costs about 17n³ flops (one LU, two
+/// solves, six products); the error falls like ρ^(2^k), ρ the spectral radius of the discounted
+/// closed loop, so a dozen steps suffice. Here R is the state and Q the control weight, as in
+/// the paper (QuantEcon swaps the letters).
+public enum DiscreteRiccati {
+    public struct Options: Sendable {
+        /// Stop when max|Hₖ₊₁ − Hₖ| ≤ tolerance·max|Hₖ₊₁|. Convergence is quadratic, so the
+        /// error left is about the square of the last change.
+        public var tolerance = 1e-10
+        public var maxIterations = 60
+        /// The shift s (0: plain doubling; needed only when Q is singular or ill-conditioned).
+        public var shift = 0.0
+        public init() {}
+    }
+
+    public struct Solution {
+        /// The symmetric solution P (n × n).
+        public let P: DenseMatrix
+        /// Doubling steps taken.
+        public let iterations: Int
+    }
+
+    /// Solves eq. (D.6) for P.
+    /// - Parameters:
+    ///   - A: n × n transition; B: n × m control loading; R: n × n symmetric state weight;
+    ///     Q: m × m symmetric control weight (Q + s·βBᵀB must be invertible).
+    ///   - workspace: reusable storage for n (allocated when nil).
+    /// - Throws: `LQError` when the iteration breaks down (singular I + GH, non-finite values) or
+    ///   does not converge, e.g. when the discounted system has an uncontrollable mode with
+    ///   √β|λ| ≥ 1.
+    public static func solve(A: DenseMatrix, B: DenseMatrix, R: DenseMatrix, Q: DenseMatrix, beta: Double,
+                             options: Options = Options(), workspace: RiccatiWorkspace? = nil) throws -> Solution {
+        let n = A.rows, m = B.columns
+        precondition(A.columns == n && B.rows == n && R.rows == n && R.columns == n && Q.rows == m && Q.columns == m,
+                     "DiscreteRiccati: A \(A.rows)×\(A.columns), B \(B.rows)×\(B.columns), R \(R.rows)×\(R.columns), Q \(Q.rows)×\(Q.columns)")
+        let w = workspace ?? RiccatiWorkspace(n: n)
+        precondition(w.n == n, "DiscreteRiccati: workspace for n = \(w.n), problem n = \(n)")
+        let rootBeta = beta.squareRoot(), s = options.shift
+
+        // Â = √β A (in w.a), B̂ = √β B
+        let bHat = DenseMatrix(rows: n, columns: m)
+        for i in 0..<(n * m) { bHat.pointer[i] = rootBeta * B.pointer[i] }
+        for i in 0..<(n * n) { w.a.pointer[i] = rootBeta * A.pointer[i] }
+        // G₀ = B̂ Q̂⁻¹ B̂ᵀ with Q̂ = Q + s B̂ᵀB̂
+        let qHat = Q.copy()
+        if s != 0 { gemm(bHat, transposeA: true, bHat, into: qHat, alpha: s, beta: 1) }
+        let qInvBt = DenseMatrix(rows: m, columns: n)
+        for j in 0..<n { for i in 0..<m { qInvBt[i, j] = bHat[j, i] } }
+        guard solveInPlace(qHat, qInvBt) else {
+            throw LQError("the control weight Q + s·βBᵀB is singular; use a positive adjustment cost (model.gamma > 0) or a shift")
+        }
+        gemm(bHat, qInvBt, into: w.g)
+        w.g.symmetrize()
+        // A₀ = (I − sG₀)Â, H₀ = s ÂᵀA₀ + R − sI
+        if s != 0 {
+            gemm(w.g, w.a, into: w.t1)                         // G₀Â
+            for i in 0..<(n * n) { w.t2.pointer[i] = w.a.pointer[i] - s * w.t1.pointer[i] }   // A₀ in t2
+            w.h.assign(R)
+            gemm(w.a, transposeA: true, w.t2, into: w.h, alpha: s, beta: 1)
+            for i in 0..<n { w.h[i, i] -= s }
+            w.a.assign(w.t2)
+        } else {
+            w.h.assign(R)
+        }
+        w.h.symmetrize()
+
+        var n32 = Int32(n), lda = Int32(max(1, n)), info: Int32 = 0
+        var trans = Int8(UInt8(ascii: "N"))
+        for iteration in 1...options.maxIterations {
+            // K = I + G H, factored once
+            gemm(w.g, w.h, into: w.k)
+            for i in 0..<n { w.k[i, i] += 1 }
+            dgetrf_(&n32, &n32, w.k.pointer, &lda, &w.pivots, &info)
+            guard info == 0 else {
+                throw LQError("doubling algorithm for eq. (D.6): I + G·H is singular at step \(iteration) (LAPACK dgetrf info \(info))")
+            }
+            // Y = K⁻¹A, Z = K⁻¹G
+            w.y.assign(w.a)
+            dgetrs_(&trans, &n32, &n32, w.k.pointer, &lda, &w.pivots, w.y.pointer, &lda, &info)
+            w.z.assign(w.g)
+            dgetrs_(&trans, &n32, &n32, w.k.pointer, &lda, &w.pivots, w.z.pointer, &lda, &info)
+            // H ← H + Yᵀ (H A); the change, Yᵀ H A, measures convergence
+            gemm(w.h, w.a, into: w.t1)
+            gemm(w.y, transposeA: true, w.t1, into: w.t2)
+            let change = w.t2.maxAbs
+            for i in 0..<(n * n) { w.h.pointer[i] += w.t2.pointer[i] }
+            w.h.symmetrize()
+            // G ← G + A (K⁻¹G) Aᵀ
+            gemm(w.z, w.a, transposeB: true, into: w.t1)
+            gemm(w.a, w.t1, into: w.g, beta: 1)
+            w.g.symmetrize()
+            // A ← A K⁻¹ A
+            gemm(w.a, w.y, into: w.t2)
+            w.a.assign(w.t2)
+
+            let scale = w.h.maxAbs
+            guard change.isFinite, scale.isFinite else {
+                throw LQError("doubling algorithm for eq. (D.6) produced non-finite values at step \(iteration): "
+                              + "the discounted system has no stabilising solution (an uncontrolled mode with √β|λ| ≥ 1?)")
+            }
+            if change <= options.tolerance * max(scale, .leastNormalMagnitude) {
+                let P = w.h.copy()
+                if s != 0 { for i in 0..<n { P[i, i] += s } }
+                return Solution(P: P, iterations: iteration)
+            }
+        }
+        throw LQError("doubling algorithm for eq. (D.6) did not converge in \(options.maxIterations) steps "
+                      + "(an uncontrolled mode with √β|λ| close to or above 1?)")
+    }
+
+    /// Optimal feedback, eq. (D.8): `F = β(Q + βBᵀPB)⁻¹BᵀPA` (m × n), so that `u = −F x̄`.
+    public static func feedback(P: DenseMatrix, A: DenseMatrix, B: DenseMatrix, Q: DenseMatrix, beta: Double) throws -> DenseMatrix {
+        let n = A.rows, m = B.columns
+        let pb = DenseMatrix(rows: n, columns: m)
+        gemm(P, B, into: pb)                                      // PB
+        let s = Q.copy()
+        gemm(B, transposeA: true, pb, into: s, alpha: beta, beta: 1)   // Q + βBᵀPB
+        let f = DenseMatrix(rows: m, columns: n)
+        gemm(pb, transposeA: true, A, into: f, alpha: beta)           // βBᵀPA (P symmetric)
+        guard solveInPlace(s, f) else { throw LQError("Q + βBᵀPB is singular in eq. (D.8)") }
+        return f
+    }
+
+    /// Constant of the value function, eq. (D.7): `d = β/(1−β)·trace(P C Cᵀ)`.
+    public static func constant(P: DenseMatrix, C: DenseMatrix, beta: Double) -> Double {
+        let n = P.rows
+        let cct = DenseMatrix(size: n)
+        gemm(C, C, transposeB: true, into: cct)
+        var trace = 0.0
+        for i in 0..<(n * n) { trace += P.pointer[i] * cct.pointer[i] }   // Σ P_ij (CCᵀ)_ij, both symmetric
+        return beta / (1 - beta) * trace
+    }
+
+    /// Largest absolute entry of `R + βAᵀPA − βAᵀPB·F − P` (eq. D.6 with F of eq. D.8), relative
+    /// to the largest entry of P.
+    public static func relativeResidual(P: DenseMatrix, F: DenseMatrix, A: DenseMatrix, B: DenseMatrix, R: DenseMatrix, beta: Double) -> Double {
+        let n = A.rows, m = B.columns
+        let pa = DenseMatrix(size: n), res = R.copy()
+        gemm(P, A, into: pa)
+        gemm(A, transposeA: true, pa, into: res, alpha: beta, beta: 1)          // R + βAᵀPA
+        let bpa = DenseMatrix(rows: m, columns: n)
+        gemm(B, transposeA: true, pa, into: bpa)                               // BᵀPA
+        gemm(bpa, transposeA: true, F, into: res, alpha: -beta, beta: 1)       // − β(BᵀPA)ᵀF
+        for i in 0..<(n * n) { res.pointer[i] -= P.pointer[i] }
+        return res.maxAbs / max(P.maxAbs, .leastNormalMagnitude)
+    }
+}
