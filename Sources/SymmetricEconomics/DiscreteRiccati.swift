@@ -48,45 +48,78 @@ public final class DenseMatrix {
     }
 
     /// Largest absolute entry (NaN if any entry is NaN).
-    public var maxAbs: Double {
-        var m = 0.0
-        for i in 0..<count {
-            let a = Swift.abs(pointer[i])
-            if !(a <= m) { m = a }   // also catches NaN
-        }
-        return m
-    }
+    public var maxAbs: Double { SymmetricEconomics.maxAbs(whole) }
 
     /// True when every entry is finite.
     public var isFinite: Bool { (0..<count).allSatisfy { pointer[$0].isFinite } }
 
     /// Replaces a square matrix by (M + Mᵀ)/2.
-    public func symmetrize() {
-        precondition(rows == columns, "symmetrize: not square")
-        for j in 0..<columns {
-            for i in 0..<j {
-                let s = 0.5 * (self[i, j] + self[j, i])
-                self[i, j] = s; self[j, i] = s
-            }
-        }
-    }
+    public func symmetrize() { SymmetricEconomics.symmetrize(whole) }
 
     /// Rows as nested arrays (for printing and tests).
     public var rowArrays: [[Double]] { (0..<rows).map { i in (0..<columns).map { self[i, $0] } } }
 }
 
+/// A block of consecutive columns of a column-major matrix (leading dimension = rows), so that
+/// BLAS and LAPACK can work on the halves of an n × 2n pair such as [A | G].
+struct ColumnBlock {
+    let pointer: UnsafeMutablePointer<Double>
+    let rows: Int, columns: Int
+    var count: Int { rows * columns }
+}
+
+extension DenseMatrix {
+    var whole: ColumnBlock { ColumnBlock(pointer: pointer, rows: rows, columns: columns) }
+    /// Columns `range` as a block.
+    func columns(_ range: Range<Int>) -> ColumnBlock {
+        precondition(range.lowerBound >= 0 && range.upperBound <= columns, "columns \(range) of a \(rows)×\(columns) matrix")
+        return ColumnBlock(pointer: pointer + range.lowerBound * rows, rows: rows, columns: range.count)
+    }
+}
+
 /// `C ← α·op(A)·op(B) + β·C` through `cblas_dgemm`, op = transpose when the flag is set.
 @inline(__always)
-func gemm(_ a: DenseMatrix, transposeA: Bool = false, _ b: DenseMatrix, transposeB: Bool = false,
-          into c: DenseMatrix, alpha: Double = 1, beta: Double = 0) {
+func gemm(_ a: ColumnBlock, transposeA: Bool = false, _ b: ColumnBlock, transposeB: Bool = false,
+          into c: ColumnBlock, alpha: Double = 1, beta: Double = 0) {
     let m = transposeA ? a.columns : a.rows, k = transposeA ? a.rows : a.columns
     let kb = transposeB ? b.columns : b.rows, n = transposeB ? b.rows : b.columns
     precondition(k == kb && c.rows == m && c.columns == n,
                  "gemm: op(A) \(m)×\(k), op(B) \(kb)×\(n) into C \(c.rows)×\(c.columns)")
-    precondition(c !== a && c !== b, "gemm: output aliases an input")
+    func overlaps(_ x: ColumnBlock, _ y: ColumnBlock) -> Bool {
+        x.pointer < y.pointer + y.count && y.pointer < x.pointer + x.count
+    }
+    precondition(!overlaps(c, a) && !overlaps(c, b), "gemm: output overlaps an input")
     cblas_dgemm(CblasColMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                 Int32(m), Int32(n), Int32(k), alpha, a.pointer, Int32(max(1, a.rows)),
                 b.pointer, Int32(max(1, b.rows)), beta, c.pointer, Int32(max(1, c.rows)))
+}
+
+@inline(__always)
+func gemm(_ a: DenseMatrix, transposeA: Bool = false, _ b: DenseMatrix, transposeB: Bool = false,
+          into c: DenseMatrix, alpha: Double = 1, beta: Double = 0) {
+    gemm(a.whole, transposeA: transposeA, b.whole, transposeB: transposeB, into: c.whole, alpha: alpha, beta: beta)
+}
+
+/// Replaces the square block M by (M + Mᵀ)/2.
+func symmetrize(_ m: ColumnBlock) {
+    precondition(m.rows == m.columns, "symmetrize: not square")
+    let n = m.rows, p = m.pointer
+    for j in 0..<n {
+        for i in 0..<j {
+            let s = 0.5 * (p[i + j * n] + p[j + i * n])
+            p[i + j * n] = s; p[j + i * n] = s
+        }
+    }
+}
+
+/// Largest absolute entry of a block (NaN if any entry is NaN).
+func maxAbs(_ m: ColumnBlock) -> Double {
+    var r = 0.0
+    for i in 0..<m.count {
+        let a = Swift.abs(m.pointer[i])
+        if !(a <= r) { r = a }
+    }
+    return r
 }
 
 /// Solves `A·X = B` in place (B becomes X) with LAPACK's `dgesv`; A is overwritten by its LU factors.
@@ -103,19 +136,22 @@ func solveInPlace(_ a: DenseMatrix, _ b: DenseMatrix) -> Bool {
 /// of the same size so that nothing is allocated inside the iteration.
 public final class RiccatiWorkspace {
     public let n: Int
-    let a: DenseMatrix, g: DenseMatrix, h: DenseMatrix, k: DenseMatrix
-    let y: DenseMatrix, z: DenseMatrix, t1: DenseMatrix, t2: DenseMatrix
+    /// [Aₖ | Gₖ], the solves [K⁻¹Aₖ | K⁻¹Gₖ], and the products Aₖ·[K⁻¹Aₖ | K⁻¹GₖAₖᵀ] (n × 2n each).
+    var ag: DenseMatrix, solved: DenseMatrix, products: DenseMatrix
+    /// Hₖ, K = I + GₖHₖ (then its LU factors), and an n × n temporary.
+    let h: DenseMatrix, k: DenseMatrix, t: DenseMatrix
     var pivots: [Int32]
 
     public init(n: Int) {
         self.n = n
-        a = DenseMatrix(size: n); g = DenseMatrix(size: n); h = DenseMatrix(size: n); k = DenseMatrix(size: n)
-        y = DenseMatrix(size: n); z = DenseMatrix(size: n); t1 = DenseMatrix(size: n); t2 = DenseMatrix(size: n)
+        ag = DenseMatrix(rows: n, columns: 2 * n); solved = DenseMatrix(rows: n, columns: 2 * n)
+        products = DenseMatrix(rows: n, columns: 2 * n)
+        h = DenseMatrix(size: n); k = DenseMatrix(size: n); t = DenseMatrix(size: n)
         pivots = [Int32](repeating: 0, count: max(1, n))
     }
 
-    /// Bytes the workspace holds (eight n × n matrices).
-    public static func bytes(n: Int) -> Int { 8 * n * n * MemoryLayout<Double>.size }
+    /// Bytes the workspace holds (nine n × n matrices).
+    public static func bytes(n: Int) -> Int { 9 * n * n * MemoryLayout<Double>.size }
 }
 
 /// The discounted algebraic Riccati equation of eq. (D.6),
@@ -133,9 +169,10 @@ public final class RiccatiWorkspace {
 /// Gₖ₊₁ = Gₖ + Aₖ K⁻¹ Gₖ Aₖᵀ
 /// Hₖ₊₁ = Hₖ + (K⁻¹Aₖ)ᵀ Hₖ Aₖ
 /// ```
-/// until Hₖ stops changing; then `P = H + s·I`. Each step costs about 17n³ flops (one LU, two
-/// solves, six products); the error falls like ρ^(2^k), ρ the spectral radius of the discounted
-/// closed loop, so a dozen steps suffice. Here R is the state and Q the control weight, as in
+/// until Hₖ stops changing; then `P = H + s·I`. Each step costs about 17n³ flops (one LU, one
+/// solve with 2n right-hand sides, products through dgemm, the A and G updates batched into one
+/// n × 2n product and skipped on the last step); the error falls like ρ^(2^k), ρ the spectral
+/// radius of the discounted closed loop, so about ten steps suffice. Here R is the state and Q the control weight, as in
 /// the paper (QuantEcon swaps the letters).
 public enum DiscreteRiccati {
     public struct Options: Sendable {
@@ -172,10 +209,11 @@ public enum DiscreteRiccati {
         precondition(w.n == n, "DiscreteRiccati: workspace for n = \(w.n), problem n = \(n)")
         let rootBeta = beta.squareRoot(), s = options.shift
 
-        // Â = √β A (in w.a), B̂ = √β B
+        // Â = √β A, B̂ = √β B; Aₖ and Gₖ live side by side in w.ag = [Aₖ | Gₖ]
+        var a = w.ag.columns(0..<n), g = w.ag.columns(n..<(2 * n))
         let bHat = DenseMatrix(rows: n, columns: m)
         for i in 0..<(n * m) { bHat.pointer[i] = rootBeta * B.pointer[i] }
-        for i in 0..<(n * n) { w.a.pointer[i] = rootBeta * A.pointer[i] }
+        for i in 0..<(n * n) { a.pointer[i] = rootBeta * A.pointer[i] }
         // G₀ = B̂ Q̂⁻¹ B̂ᵀ with Q̂ = Q + s B̂ᵀB̂
         let qHat = Q.copy()
         if s != 0 { gemm(bHat, transposeA: true, bHat, into: qHat, alpha: s, beta: 1) }
@@ -184,50 +222,40 @@ public enum DiscreteRiccati {
         guard solveInPlace(qHat, qInvBt) else {
             throw LQError("the control weight Q + s·βBᵀB is singular; use a positive adjustment cost (model.gamma > 0) or a shift")
         }
-        gemm(bHat, qInvBt, into: w.g)
-        w.g.symmetrize()
+        gemm(bHat.whole, qInvBt.whole, into: g)
+        symmetrize(g)
         // A₀ = (I − sG₀)Â, H₀ = s ÂᵀA₀ + R − sI
+        w.h.assign(R)
         if s != 0 {
-            gemm(w.g, w.a, into: w.t1)                         // G₀Â
-            for i in 0..<(n * n) { w.t2.pointer[i] = w.a.pointer[i] - s * w.t1.pointer[i] }   // A₀ in t2
-            w.h.assign(R)
-            gemm(w.a, transposeA: true, w.t2, into: w.h, alpha: s, beta: 1)
+            let aHat = w.k
+            aHat.pointer.update(from: a.pointer, count: n * n)
+            gemm(g, aHat.whole, into: w.t.whole)                                   // G₀Â
+            for i in 0..<(n * n) { a.pointer[i] -= s * w.t.pointer[i] }            // A₀
+            gemm(aHat.whole, transposeA: true, a, into: w.h.whole, alpha: s, beta: 1)
             for i in 0..<n { w.h[i, i] -= s }
-            w.a.assign(w.t2)
-        } else {
-            w.h.assign(R)
         }
         w.h.symmetrize()
 
-        var n32 = Int32(n), lda = Int32(max(1, n)), info: Int32 = 0
+        var n32 = Int32(n), twoN = Int32(2 * n), lda = Int32(max(1, n)), info: Int32 = 0
         var trans = Int8(UInt8(ascii: "N"))
+        let y = w.solved.columns(0..<n), z = w.solved.columns(n..<(2 * n))
         for iteration in 1...options.maxIterations {
             // K = I + G H, factored once
-            gemm(w.g, w.h, into: w.k)
+            gemm(g, w.h.whole, into: w.k.whole)
             for i in 0..<n { w.k[i, i] += 1 }
             dgetrf_(&n32, &n32, w.k.pointer, &lda, &w.pivots, &info)
             guard info == 0 else {
                 throw LQError("doubling algorithm for eq. (D.6): I + G·H is singular at step \(iteration) (LAPACK dgetrf info \(info))")
             }
-            // Y = K⁻¹A, Z = K⁻¹G
-            w.y.assign(w.a)
-            dgetrs_(&trans, &n32, &n32, w.k.pointer, &lda, &w.pivots, w.y.pointer, &lda, &info)
-            w.z.assign(w.g)
-            dgetrs_(&trans, &n32, &n32, w.k.pointer, &lda, &w.pivots, w.z.pointer, &lda, &info)
-            // H ← H + Yᵀ (H A); the change, Yᵀ H A, measures convergence
-            gemm(w.h, w.a, into: w.t1)
-            gemm(w.y, transposeA: true, w.t1, into: w.t2)
-            let change = w.t2.maxAbs
-            for i in 0..<(n * n) { w.h.pointer[i] += w.t2.pointer[i] }
+            // [Y | Z] = K⁻¹[A | G], one solve with 2n right-hand sides
+            w.solved.assign(w.ag)
+            dgetrs_(&trans, &n32, &twoN, w.k.pointer, &lda, &w.pivots, w.solved.pointer, &lda, &info)
+            // H ← H + Yᵀ (H A); the change measures convergence
+            gemm(w.h.whole, a, into: w.t.whole)
+            gemm(y, transposeA: true, w.t.whole, into: w.k.whole)                  // K's factors are spent
+            let change = w.k.maxAbs
+            for i in 0..<(n * n) { w.h.pointer[i] += w.k.pointer[i] }
             w.h.symmetrize()
-            // G ← G + A (K⁻¹G) Aᵀ
-            gemm(w.z, w.a, transposeB: true, into: w.t1)
-            gemm(w.a, w.t1, into: w.g, beta: 1)
-            w.g.symmetrize()
-            // A ← A K⁻¹ A
-            gemm(w.a, w.y, into: w.t2)
-            w.a.assign(w.t2)
-
             let scale = w.h.maxAbs
             guard change.isFinite, scale.isFinite else {
                 throw LQError("doubling algorithm for eq. (D.6) produced non-finite values at step \(iteration): "
@@ -238,6 +266,15 @@ public enum DiscreteRiccati {
                 if s != 0 { for i in 0..<n { P[i, i] += s } }
                 return Solution(P: P, iterations: iteration)
             }
+            // [A' | G' − G] = A·[Y | Z Aᵀ], one product with 2n columns
+            gemm(z, a, transposeB: true, into: w.t.whole)
+            z.pointer.update(from: w.t.pointer, count: n * n)
+            gemm(a, w.solved.whole, into: w.products.whole)
+            let newG = w.products.columns(n..<(2 * n))
+            for i in 0..<(n * n) { newG.pointer[i] += g.pointer[i] }
+            symmetrize(newG)
+            swap(&w.ag, &w.products)
+            a = w.ag.columns(0..<n); g = w.ag.columns(n..<(2 * n))
         }
         throw LQError("doubling algorithm for eq. (D.6) did not converge in \(options.maxIterations) steps "
                       + "(an uncontrolled mode with √β|λ| close to or above 1?)")

@@ -7,12 +7,11 @@ struct ConcentrationCommand: ParsableCommand {
         commandName: "concentration",
         abstract: "Fig. 1: std of the one-draw Euler residual and of u_LQ(X') against N, Monte Carlo vs eq. 35.",
         discussion: """
-        For each N: X from a simulated LQ path (method.T steps from |N(X_0_loc, X_0_scale²)|), then
-        --draws independent draws W ∈ Rᴺ (not normalised), each giving one Euler residual of eq. 20
-        (Gauss–Hermite over ω, method.omega_quadrature_nodes nodes) and one u_LQ(X'). Their standard
-        deviations are shown next to βσ|α1 − γ(1−δ)H1|/√N and σ|H1|/√N. Writes concentration.csv,
-        concentration.svg (and .png when rsvg-convert or ImageMagick exists) and summary.json into --out.
-        Model parameters come from --config/--set as in `symdp solve`; model.N is replaced by --N.
+        For each N: X from a simulated LQ path (method.T steps from |N(X_0_loc, X_0_scale²)|), then --draws independent draws W ∈ Rᴺ (not normalised: a normalised draw makes the LQ residual exactly zero), each giving one Euler residual of eq. 20 (Gauss–Hermite over ω with method.omega_quadrature_nodes nodes) and one u_LQ(X'). Their standard deviations are shown next to βσ|α1 − γ(1−δ)H1|/√N and σ|H1|/√N.
+
+        Writes concentration.csv, concentration.svg (and .png when rsvg-convert or ImageMagick is installed) and summary.json into --out. Model parameters come from --config/--set as in `symdp solve`; --N replaces model.N.
+
+        Example:
           symdp concentration --N 16,128,1024,10000 --draws 1000
         """)
 
