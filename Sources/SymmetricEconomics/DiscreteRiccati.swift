@@ -172,8 +172,8 @@ public final class RiccatiWorkspace {
 /// until Hₖ stops changing; then `P = H + s·I`. Each step costs about 17n³ flops (one LU, one
 /// solve with 2n right-hand sides, products through dgemm, the A and G updates batched into one
 /// n × 2n product and skipped on the last step); the error falls like ρ^(2^k), ρ the spectral
-/// radius of the discounted closed loop, so about ten steps suffice. Here R is the state and Q the control weight, as in
-/// the paper (QuantEcon swaps the letters).
+/// radius of the discounted closed loop, so about ten steps suffice. Here R is the state and Q
+/// the control weight, as in the paper (QuantEcon swaps the letters).
 public enum DiscreteRiccati {
     public struct Options: Sendable {
         /// Stop when max|Hₖ₊₁ − Hₖ| ≤ tolerance·max|Hₖ₊₁|. Convergence is quadratic, so the

@@ -180,9 +180,9 @@ public enum LQRiccati {
     }
 
     /// Memory the route needs at this N, in bytes (workspace plus A, R, P, C Cᵀ and temporaries).
-    public static func memoryNeeded(N: Int) -> Int {
-        let n = N + 2
-        return RiccatiWorkspace.bytes(n: n) + 6 * n * n * MemoryLayout<Double>.size
+    public static func memoryNeeded(N: Int) -> Double {
+        let n = Double(N) + 2
+        return (9 + 6) * n * n * Double(MemoryLayout<Double>.size)   // in Double: no overflow for any N
     }
 
     /// Finds (H0, H1) such that the firm's optimal F has the symmetric form of eq. (31).
@@ -198,10 +198,10 @@ public enum LQRiccati {
     public static func equilibrium(model: InvestmentModel, options: Options = Options()) throws -> LQRiccatiEquilibrium {
         guard model.N >= 1 else { throw LQError("model.N must be at least 1, got \(model.N)") }
         let needed = memoryNeeded(N: model.N)
-        let available = Int(min(ProcessInfo.processInfo.physicalMemory, UInt64(Int.max)))
-        if needed > available * 6 / 10 {
-            throw LQError("the Riccati route stores dense (N+2)×(N+2) matrices: about \(needed >> 20) MiB at model.N = \(model.N), "
-                          + "more than this machine can hold (\(available >> 20) MiB). Lower model.N or use --method closed-form (O(1) in N)")
+        let available = Double(ProcessInfo.processInfo.physicalMemory)
+        if needed > 0.6 * available {
+            throw LQError("the Riccati route stores dense (N+2)×(N+2) matrices: about \(String(format: "%.3g", needed / 1048576)) MiB at model.N = \(model.N), "
+                          + "more than this machine can hold (\(Int(available / 1048576)) MiB). Lower model.N or use --method closed-form (O(1) in N)")
         }
         var start = (h: [options.initialGuess.H0, options.initialGuess.H1], J: [[-1.0, 0.0], [0.0, -1.0]])
         var warmSolves = 0, warmN: Int? = nil

@@ -158,6 +158,10 @@ public struct ConcentrationExperiment {
     public func validate() throws {
         guard !Ns.isEmpty else { throw ConfigError(key: "--N", "give at least one N, e.g. --N 16,128,1024,10000") }
         if let bad = Ns.first(where: { $0 < 1 }) { throw ConfigError(key: "--N", "every N must be ≥ 1, got \(bad)") }
+        let memory = Double(ProcessInfo.processInfo.physicalMemory)
+        if let big = Ns.first(where: { 16 * Double($0) > 0.5 * memory }) {
+            throw ConfigError(key: "--N", "N = \(big) firms need \(String(format: "%.3g", 16 * Double(big) / 1073741824)) GiB for X and W; lower it")
+        }
         guard draws >= 2 else { throw ConfigError(key: "--draws", "need at least 2 draws for a standard deviation, got \(draws)") }
         let nodes = config.method.omegaQuadratureNodes
         guard nodes >= 1 && nodes <= 50 else { throw ConfigError(key: "method.omega_quadrature_nodes", "\(nodes) is out of range; need 1 to 50 nodes") }

@@ -154,9 +154,11 @@ final class LQRiccatiTests: XCTestCase {
 
     /// The dense route refuses sizes whose matrices cannot fit in memory, naming model.N.
     func testHugeNIsRefusedBeforeAllocating() {
-        var m = model; m.N = 10_000_000
-        XCTAssertThrowsError(try LQRiccati.equilibrium(model: m)) { error in
-            XCTAssertTrue("\(error)".contains("model.N"), "\(error)")
+        for N in [10_000_000, Int.max / 2] {
+            var m = model; m.N = N
+            XCTAssertThrowsError(try LQRiccati.equilibrium(model: m)) { error in
+                XCTAssertTrue("\(error)".contains("model.N"), "\(error)")
+            }
         }
     }
 }
