@@ -122,6 +122,17 @@ func maxAbs(_ m: ColumnBlock) -> Double {
     return r
 }
 
+/// Runs `body` with OpenBLAS on one thread. OpenBLAS's threaded LU (`dgetrf_parallel`)
+/// spin-waits between its threads; for the sizes of the Riccati route the serial LU is faster,
+/// several times so when another process shares the cores. The previous count is restored.
+@inline(__always)
+func serialBLAS<R>(_ body: () throws -> R) rethrows -> R {
+    let threads = openblas_get_num_threads()
+    if threads > 1 { openblas_set_num_threads(1) }
+    defer { if threads > 1 { openblas_set_num_threads(threads) } }
+    return try body()
+}
+
 /// Solves `A·X = B` in place (B becomes X) with LAPACK's `dgesv`; A is overwritten by its LU factors.
 /// Returns false when A is exactly singular.
 func solveInPlace(_ a: DenseMatrix, _ b: DenseMatrix) -> Bool {
@@ -243,7 +254,7 @@ public enum DiscreteRiccati {
             // K = I + G H, factored once
             gemm(g, w.h.whole, into: w.k.whole)
             for i in 0..<n { w.k[i, i] += 1 }
-            dgetrf_(&n32, &n32, w.k.pointer, &lda, &w.pivots, &info)
+            serialBLAS { dgetrf_(&n32, &n32, w.k.pointer, &lda, &w.pivots, &info) }
             guard info == 0 else {
                 throw LQError("doubling algorithm for eq. (D.6): I + G·H is singular at step \(iteration) (LAPACK dgetrf info \(info))")
             }
