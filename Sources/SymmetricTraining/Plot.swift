@@ -35,6 +35,10 @@ public struct LinePlot {
     /// Horizontal reference lines (value, label).
     public var referenceLines: [(y: Double, label: String)] = []
     public var width = 720.0, height = 480.0
+    /// Corner of the plot area that holds the legend.
+    public var legendPosition = LegendPosition.topRight
+
+    public enum LegendPosition: Sendable { case topRight, topLeft, bottomRight, bottomLeft }
 
     public static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 
@@ -160,7 +164,9 @@ public struct LinePlot {
         s += "</g>\n"
         if !legend.isEmpty {
             let lw = 24 + 7.0 * Double(legend.map(\.label.count).max() ?? 0) + 16, lh = 20.0 * Double(legend.count) + 10
-            let lx = left + pw - lw - 10, ly = top + 10
+            let onRight = legendPosition == .topRight || legendPosition == .bottomRight
+            let onTop = legendPosition == .topRight || legendPosition == .topLeft
+            let lx = onRight ? left + pw - lw - 10 : left + 10, ly = onTop ? top + 10 : top + ph - lh - 10
             s += "<rect x=\"\(lx)\" y=\"\(ly)\" width=\"\(lw)\" height=\"\(lh)\" fill=\"white\" fill-opacity=\"0.9\" stroke=\"#999999\"/>\n"
             for (i, e) in legend.enumerated() {
                 let y = ly + 15 + 20 * Double(i)

@@ -1,0 +1,98 @@
+import XCTest
+import Foundation
+import SymmetricTraining
+
+/// Configuration, JSON and files of `symdp lq` and `symdp concentration`.
+final class LQCommandTests: XCTestCase {
+    func configError(_ overrides: [String], file: String? = nil) -> ConfigError? {
+        do { _ = try RunConfig.resolve(file: file, overrides: overrides, for: .lq); return nil } catch let e as ConfigError { return e } catch {
+            XCTFail("expected a ConfigError, got \(error)"); return nil
+        }
+    }
+
+    /// Invalid values are rejected with a message naming the key.
+    func testInvalidValuesNameTheKey() {
+        let cases: [(String, String)] = [
+            ("model.beta=1", "model.beta"), ("model.beta=0", "model.beta"), ("model.gamma=0", "model.gamma"),
+            ("model.gamma=-3", "model.gamma"), ("model.N=0", "model.N"), ("model.nu=1.5", "model.nu"),
+            ("model.zeta=2", "model.zeta"), ("model.mu=0.05", "model.mu"), ("model.delta=1.5", "model.delta"),
+            ("model.alpha_1=-1", "model.alpha_1"), ("model.N=abc", "model.N"), ("model.sigma=-1", "model.sigma"),
+        ]
+        for (override, key) in cases {
+            let e = configError([override])
+            XCTAssertEqual(e?.key, key, override)
+            XCTAssertTrue(e?.description.contains(key) ?? false, "\(String(describing: e))")
+        }
+    }
+
+    func testUnknownKeysAreRejectedWithASuggestion() {
+        let e = configError(["model.gama=1"])
+        XCTAssertEqual(e?.key, "model.gama")
+        XCTAssertTrue(e?.message.contains("model.gamma") ?? false, "\(String(describing: e))")
+        XCTAssertEqual(configError(["modl.N=3"])?.key, "modl.N")
+        XCTAssertEqual(configError(["model.N"])?.key, "model.N", "an override without '=' is an error")
+    }
+
+    /// File first, then overrides in order.
+    func testOverridesApplyAfterTheFile() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lqcfg-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("c.yaml")
+        try "model:\n  N: 64\n  gamma: 50\n".write(to: file, atomically: true, encoding: .utf8)
+        let c = try RunConfig.resolve(file: file.path, overrides: ["model.N=8"], for: .lq)
+        XCTAssertEqual(c.model.N, 8)
+        XCTAssertEqual(c.model.gamma, 50)
+        try "model:\n  nu: 1.5\n".write(to: file, atomically: true, encoding: .utf8)
+        XCTAssertEqual(configError([], file: file.path)?.key, "model.nu")
+    }
+
+    /// The JSON of `symdp lq` has the documented keys for both methods, and the routes agree.
+    func testLQJSONHasTheDocumentedKeys() throws {
+        var cfg = RunConfig(); cfg.model.N = 16
+        var values: [String: [String: Any]] = [:]
+        for method in LQMethod.allCases {
+            let text = try LQReport.run(config: cfg, method: method).json()
+            let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+            for key in ["H0", "H1", "H0_explosive", "H1_explosive", "x_ss", "method", "N", "seconds", "p1", "p2", "p3", "p4", "p5", "d"] {
+                XCTAssertNotNil(object[key], "\(method): missing \(key)")
+            }
+            XCTAssertEqual(object["method"] as? String, method.rawValue)
+            XCTAssertEqual(object["N"] as? Int, 16)
+            values[method.rawValue] = object
+        }
+        let a = try XCTUnwrap(values["closed-form"]?["H1"] as? Double), b = try XCTUnwrap(values["riccati"]?["H1"] as? Double)
+        XCTAssertEqual(a, b, accuracy: 1e-9)
+        XCTAssertNotNil(values["riccati"]?["riccati_solves"])
+    }
+
+    /// `symdp concentration` writes a CSV, an SVG plot and a summary, and prints a JSON list.
+    func testConcentrationWritesCSVPlotAndJSON() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("conc-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let result = try ConcentrationExperiment(config: RunConfig(), Ns: [16, 256], draws: 200).run()
+        let files = try result.write(to: dir)
+        XCTAssertTrue(files.map(\.lastPathComponent).contains("concentration.csv"))
+        let csv = try String(contentsOf: dir.appendingPathComponent("concentration.csv"), encoding: .utf8)
+        XCTAssertTrue(csv.hasPrefix("N,draws,std_residual_mc,std_residual_analytic,std_policy_mc,std_policy_analytic"))
+        XCTAssertEqual(csv.split(separator: "\n").count, 3)
+        let svg = try String(contentsOf: dir.appendingPathComponent("concentration.svg"), encoding: .utf8)
+        XCTAssertTrue(svg.contains("<svg") && svg.contains("Monte Carlo"))
+        let list = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.json().utf8)) as? [[String: Any]])
+        XCTAssertEqual(list.count, 2)
+        for key in ["N", "std_residual_mc", "std_residual_analytic", "std_policy_mc", "std_policy_analytic"] {
+            XCTAssertNotNil(list[0][key], "missing \(key)")
+        }
+        XCTAssertTrue(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("summary.json"))) is [String: Any])
+    }
+
+    func testConcentrationRejectsBadOptions() {
+        func key(_ e: ConcentrationExperiment) -> String? {
+            do { try e.validate(); return nil } catch let c as ConfigError { return c.key } catch { return "?" }
+        }
+        XCTAssertEqual(key(ConcentrationExperiment(config: RunConfig(), Ns: [16], draws: 1)), "--draws")
+        XCTAssertEqual(key(ConcentrationExperiment(config: RunConfig(), Ns: [0, 16], draws: 10)), "--N")
+        var cfg = RunConfig(); cfg.method.omegaQuadratureNodes = 0
+        XCTAssertEqual(key(ConcentrationExperiment(config: cfg, Ns: [16], draws: 10)), "method.omega_quadrature_nodes")
+    }
+}
