@@ -135,7 +135,8 @@ public enum Safetensors {
                 tensors[name] = .double(t)
             }
         }
-        ranges.sort { $0.0 < $1.0 }
+        // empty tensors occupy no bytes and cannot overlap anything
+        ranges = ranges.filter { $0.1 > $0.0 }.sorted { ($0.0, $0.1) < ($1.0, $1.1) }
         for (a, b) in zip(ranges, ranges.dropFirst()) where b.0 < a.1 {
             throw fail("entries '\(a.2)' and '\(b.2)' overlap in the data buffer")
         }

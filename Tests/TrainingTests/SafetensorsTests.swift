@@ -85,6 +85,23 @@ final class SafetensorsTests: XCTestCase {
         XCTAssertThrowsError(try Safetensors.read(from: dir.appendingPathComponent("missing.safetensors")))
     }
 
+    func testEmptyTensorsSharingAnOffsetAreNotAnOverlap() throws {
+        // an empty tensor's range [k, k] holds no bytes (a regression: this was once reported as
+        // an overlap, depending on the order of the header's keys)
+        for order in [#"{"e": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]}, "w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}"#,
+                      #"{"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "e": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]}}"#] {
+            var d = Data()
+            var n = UInt64(order.utf8.count).littleEndian
+            withUnsafeBytes(of: &n) { d.append(contentsOf: $0) }
+            d.append(Data(order.utf8)); d.append(Data([0, 0, 128, 63]))   // 1.0f
+            let url = dir.appendingPathComponent("empty.safetensors")
+            try d.write(to: url)
+            let file = try Safetensors.read(from: url)
+            XCTAssertEqual(file.tensors["w"]?.tensor(as: Float.self).scalars, [1])
+            XCTAssertEqual(file.tensors["e"]?.shape, [0])
+        }
+    }
+
     func testWritesAreAtomicAndKeepThePreviousFileOnFailure() throws {
         let url = dir.appendingPathComponent("c.safetensors")
         try Safetensors.write(sample(), to: url)
