@@ -12,6 +12,8 @@ public struct MethodConfig: Equatable, Sendable {
     /// Rescale the one draw Ŵ to mean 0, std 1.
     public var normalizeShockVector = true
     public var trainTrajectories = 16, valTrajectories = 8, testTrajectories = 32
+    /// Keep only this many random training points from the simulated paths (0 = all).
+    public var trainPoints = 0
     /// Points per mini-batch; 0 = full batch.
     public var batchSize = 32
     public var shuffle = true
@@ -196,6 +198,7 @@ struct ConfigKey {
         .int("method.test_quadrature_nodes", \.method.testQuadratureNodes),
         .bool("method.normalize_shock_vector", \.method.normalizeShockVector),
         .int("method.train_trajectories", \.method.trainTrajectories),
+        .int("method.train_points", \.method.trainPoints),
         .int("method.val_trajectories", \.method.valTrajectories),
         .int("method.test_trajectories", \.method.testTrajectories),
         .int("method.batch_size", \.method.batchSize),
@@ -252,6 +255,7 @@ struct ConfigKey {
         "method.test_quadrature_nodes": "Gauss–Hermite nodes over ω for test residuals",
         "method.normalize_shock_vector": "rescale the one draw Ŵ to mean 0, std 1",
         "method.train_trajectories": "LQ-simulated training paths",
+        "method.train_points": "keep this many random training points (0 = all; §5.5 uses 3)",
         "method.val_trajectories": "LQ-simulated validation paths",
         "method.test_trajectories": "test paths, simulated with the trained network",
         "method.batch_size": "points per mini-batch (0 = full batch)",
@@ -481,6 +485,7 @@ extension RunConfig {
         try check(me.omegaQuadratureNodes >= 1 && me.omegaQuadratureNodes <= 50, "method.omega_quadrature_nodes", "need 1 to 50 nodes")
         try check(me.testQuadratureNodes >= 1 && me.testQuadratureNodes <= 50, "method.test_quadrature_nodes", "need 1 to 50 nodes")
         try check(me.trainTrajectories >= 1, "method.train_trajectories", "need at least 1")
+        try check(me.trainPoints >= 0, "method.train_points", "need ≥ 0 (0 = every simulated point)")
         try check(me.valTrajectories >= 1, "method.val_trajectories", "need at least 1")
         try check(me.testTrajectories >= 1, "method.test_trajectories", "need at least 1")
         try check(me.batchSize >= 0, "method.batch_size", "need ≥ 0 (0 = full batch)")

@@ -105,7 +105,15 @@ public final class Solver<E: SymmetricEconomy> {
         initialState = economy.initialState(generator: &dataRNG)
         let train = economy.simulate(from: initialState, trajectories: method.trainTrajectories, steps: method.T, policy: nil, generator: &dataRNG)
         let val = economy.simulate(from: initialState, trajectories: method.valTrajectories, steps: method.T, policy: nil, generator: &dataRNG)
-        trainX = train.reshaped([-1] + economy.stateShape)
+        let allTrain = train.reshaped([-1] + economy.stateShape)
+        if method.trainPoints > 0 && method.trainPoints < allTrain.shape[0] {
+            // a few random points from the simulated paths (paper §5.5, Fig. 7)
+            var order = Array(0..<allTrain.shape[0])
+            order.seededShuffle(using: &dataRNG)
+            trainX = allTrain.gather(Array(order.prefix(method.trainPoints)).sorted())
+        } else {
+            trainX = allTrain
+        }
         valX = val.reshaped([-1] + economy.stateShape)
     }
 
