@@ -219,19 +219,6 @@ public struct InvestmentEconomy<T: TensorScalar>: SymmetricEconomy {
         return r
     }
 
-    /// One step of the law of motion with a given per-state control `u` [batch].
-    public func step(_ X: Tensor<T>, policy u: Tensor<T>, generator g: inout SeededGenerator) -> Tensor<T> {
-        let b = X.shape[0], n = X.shape[1]
-        let r = Tensor<T>(uninitializedShape: X.shape)
-        for row in 0..<b {
-            let common = Double(u.pointer[row]) + model.eta * g.normal()
-            for i in 0..<n {
-                r.pointer[row * n + i] = T((1 - model.delta) * Double(X.pointer[row * n + i]) + common + model.sigma * g.normal())
-            }
-        }
-        return r
-    }
-
     // MARK: Reporting
 
     public func meanPolicy(_ X: Tensor<T>, policy: SymmetricNetwork<T>) -> Tensor<T> {
