@@ -118,9 +118,7 @@ public struct SymmetricNetwork<T: TensorScalar> {
     /// representation of each set [batch, L]; the result is [batch, F].
     @inlinable
     public func policy(own x: Variable<T>, pooled z: Variable<T>) -> Variable<T> {
-        let b = x.shape[0], f = x.shape[1]
-        return rho(Variable.concat([x.reshaped([b, f, ownStateDimension]), z.broadcastRows(f)], axis: 2)
-            .reshaped([b * f, ownStateDimension + latentSize])).reshaped([b, f])
+        rho.overOwnStates(x, ownStateDimension: ownStateDimension, pooled: z)
     }
 
     /// Parameters by name (`phi.layers.0.weight`, `rho.layers.3.bias`, …), in a fixed order.
@@ -130,6 +128,17 @@ public struct SymmetricNetwork<T: TensorScalar> {
 }
 
 extension SymmetricNetwork: ParameterizedModel {}
+
+extension MLP {
+    /// `ρ(x_f, z)` for F own states per set: `x` [batch, F, d_own] next to the set's pooled
+    /// representation `z` [batch, L] → [batch, F].
+    @inlinable
+    public func overOwnStates(_ x: Variable<T>, ownStateDimension d: Int, pooled z: Variable<T>) -> Variable<T> {
+        let b = x.shape[0], f = x.shape[1]
+        return self(Variable.concat([x.reshaped([b, f, d]), z.broadcastRows(f)], axis: 2)
+            .reshaped([b * f, d + z.shape[1]])).reshaped([b, f])
+    }
+}
 
 /// A block-symmetric network for K groups of agents (paper §6.2):
 /// `u(x, X¹, …, X^K) = ρ(x, (1/N_1) Σ φ_1(X¹_i), …, (1/N_K) Σ φ_K(X^K_i))`,
@@ -172,9 +181,7 @@ public struct BlockSymmetricNetwork<T: TensorScalar>: ParameterizedModel {
     /// `u(x_f, X)` for own states `x` [batch, F, d_own] and pooled `z` [batch, K·L] → [batch, F].
     @inlinable
     public func policy(own x: Variable<T>, pooled z: Variable<T>) -> Variable<T> {
-        let b = x.shape[0], f = x.shape[1]
-        return rho(Variable.concat([x.reshaped([b, f, ownStateDimension]), z.broadcastRows(f)], axis: 2)
-            .reshaped([b * f, ownStateDimension + latentSize])).reshaped([b, f])
+        rho.overOwnStates(x, ownStateDimension: ownStateDimension, pooled: z)
     }
 
     public var namedParameters: [(String, Variable<T>)] {
