@@ -18,12 +18,14 @@ solve: build
 ## The whole test suite, in release mode (the numerics are too slow unoptimised).
 test:
 	@scripts/setup.sh --test
+	$(SWIFT) build -c release --product symdp
 	$(SWIFT) build -c release --build-tests
 	$(SWIFT) test -c release --skip-build
 
 bench: build
 	$(SYMDP) bench
 	$(SYMDP) lq --method riccati --set model.N=512
+	$(SYMDP) lq --method riccati --cold-start --set model.N=512
 
 regression: build
 	$(SYMDP) regression
