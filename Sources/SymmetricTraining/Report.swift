@@ -10,10 +10,13 @@ public struct RunRecord: Sendable {
     public var metrics: [String: Double]
     public var stopReason: String
     public var attempts: Int
+    /// Which of the report's folders it came from (rows keep the order the folders were given in).
+    public var source: Int
 
-    public init(folder: URL, label: String, order: Int?, seed: UInt64, metrics: [String: Double], stopReason: String, attempts: Int) {
+    public init(folder: URL, label: String, order: Int?, seed: UInt64, metrics: [String: Double], stopReason: String, attempts: Int,
+                source: Int = 0) {
         self.folder = folder; self.label = label; self.order = order; self.seed = seed
-        self.metrics = metrics; self.stopReason = stopReason; self.attempts = attempts
+        self.metrics = metrics; self.stopReason = stopReason; self.attempts = attempts; self.source = source
     }
 
     /// Success as in the 2025 slides: validation MSE reached the threshold (1e-6), and with the
@@ -51,7 +54,7 @@ public struct Report {
     public static func collect(_ roots: [URL]) throws -> [RunRecord] {
         var out: [RunRecord] = []
         let fm = FileManager.default
-        for root in roots {
+        for (source, root) in roots.enumerated() {
             var isDir: ObjCBool = false
             guard fm.fileExists(atPath: root.path, isDirectory: &isDir), isDir.boolValue else {
                 throw SolverError("'\(root.path)' is not a folder of runs")
@@ -79,7 +82,8 @@ public struct Report {
                 let label = (run?["label"] as? String) ?? (fallbackLabel.isEmpty ? dir.lastPathComponent : fallbackLabel)
                 out.append(RunRecord(folder: dir, label: label, order: run?["index"] as? Int,
                                      seed: UInt64(values["seed"] ?? 0), metrics: values,
-                                     stopReason: m["stop_reason"] as? String ?? "", attempts: Int(values["attempts"] ?? 1)))
+                                     stopReason: m["stop_reason"] as? String ?? "", attempts: Int(values["attempts"] ?? 1),
+                                     source: source))
             }
         }
         return out
@@ -89,7 +93,7 @@ public struct Report {
         self.successfulOnly = successfulOnly
         var groups: [String: [RunRecord]] = [:]
         var order: [String] = []
-        for r in records.sorted(by: { ($0.order ?? Int.max, $0.folder.path) < ($1.order ?? Int.max, $1.folder.path) }) {
+        for r in records.sorted(by: { ($0.source, $0.order ?? Int.max, $0.folder.path) < ($1.source, $1.order ?? Int.max, $1.folder.path) }) {
             if groups[r.label] == nil { order.append(r.label) }
             groups[r.label, default: []].append(r)
         }
