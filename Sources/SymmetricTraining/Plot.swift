@@ -36,9 +36,10 @@ public struct LinePlot {
     public var referenceLines: [(y: Double, label: String)] = []
     public var width = 720.0, height = 480.0
     /// Corner of the plot area that holds the legend.
-    public var legendPosition = LegendPosition.topRight
+    public var legendPosition = LegendPosition.automatic
 
-    public enum LegendPosition: Sendable { case topRight, topLeft, bottomRight, bottomLeft }
+    /// `automatic` picks the corner that hides the fewest plotted points.
+    public enum LegendPosition: Sendable { case automatic, topRight, topLeft, bottomRight, bottomLeft }
 
     public static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 
@@ -164,9 +165,27 @@ public struct LinePlot {
         s += "</g>\n"
         if !legend.isEmpty {
             let lw = 24 + 7.0 * Double(legend.map(\.label.count).max() ?? 0) + 16, lh = 20.0 * Double(legend.count) + 10
-            let onRight = legendPosition == .topRight || legendPosition == .bottomRight
-            let onTop = legendPosition == .topRight || legendPosition == .topLeft
-            let lx = onRight ? left + pw - lw - 10 : left + 10, ly = onTop ? top + 10 : top + ph - lh - 10
+            func corner(_ p: LegendPosition) -> (Double, Double) {
+                let onRight = p == .topRight || p == .bottomRight, onTop = p == .topRight || p == .topLeft
+                return (onRight ? left + pw - lw - 10 : left + 10, onTop ? top + 10 : top + ph - lh - 10)
+            }
+            var position = legendPosition
+            if position == .automatic {
+                var points: [(Double, Double)] = []
+                for line in series { for (x, y) in zip(line.x, line.y) where usable(x, log: xLog) && usable(y, log: yLog) { points.append((px(x), py(y))) } }
+                for b in bands { for (x, (l, u)) in zip(b.x, zip(b.lower, b.upper)) where usable(x, log: xLog) && usable(l, log: yLog) && usable(u, log: yLog) {
+                    points.append((px(x), py(l))); points.append((px(x), py(u)))
+                } }
+                let candidates: [LegendPosition] = [.topRight, .topLeft, .bottomRight, .bottomLeft]
+                position = candidates.min { a, b in
+                    func hidden(_ c: LegendPosition) -> Int {
+                        let (x0, y0) = corner(c)
+                        return points.filter { $0.0 >= x0 && $0.0 <= x0 + lw && $0.1 >= y0 && $0.1 <= y0 + lh }.count
+                    }
+                    return hidden(a) < hidden(b)
+                } ?? .topRight
+            }
+            let (lx, ly) = corner(position)
             s += "<rect x=\"\(lx)\" y=\"\(ly)\" width=\"\(lw)\" height=\"\(lh)\" fill=\"white\" fill-opacity=\"0.9\" stroke=\"#999999\"/>\n"
             for (i, e) in legend.enumerated() {
                 let y = ly + 15 + 20 * Double(i)
