@@ -79,10 +79,10 @@ struct SweepCommand: ParsableCommand {
             try AtomicFile.write(run.descriptor(sweep: spec.name), to: dir.appendingPathComponent("run.json"))
             let arguments: [String]
             if run.status(in: root) == .interrupted {
-                arguments = ["solve", "--quiet", "--resume", dir.path]
+                arguments = ["solve", "--resume", dir.path]
             } else {
                 try AtomicFile.write(run.config.yaml(), to: folder.config)
-                arguments = ["solve", "--quiet", "--config", folder.config.path, "--out", dir.path]
+                arguments = ["solve", "--config", folder.config.path, "--out", dir.path]
             }
             pool.submit(arguments: arguments, log: dir.appendingPathComponent("log.txt")) { status, seconds in
                 let m = (try? JSONSerialization.jsonObject(with: Data(contentsOf: folder.metrics))) as? [String: Any]
