@@ -106,7 +106,7 @@ struct ScalingFigure: ParsableCommand {
             let x = ns.map(Double.init)
             var time = LinePlot(title: "Time to val MSE 1e-6, φ(Deep Sets)", xLabel: "N (firms)", yLabel: "seconds", xLog: true, yLog: true)
             time.series = [Series(x: x, y: med("seconds_to_1e-6"), label: "time to 1e-6", markers: true),
-                           Series(x: x, y: med("seconds"), label: "total fit time", dashed: true, markers: true)]
+                           Series(x: x, y: med("wall_seconds_this_process"), label: "whole run (data, fit, test on 32 paths)", dashed: true, markers: true)]
             try time.write(to: URL(fileURLWithPath: out + "-time.svg"))
             var mse = LinePlot(title: "Test MSE of the Euler residuals, φ(Deep Sets)", xLabel: "N (firms)", yLabel: "test MSE", xLog: true, yLog: true)
             mse.series = [Series(x: x, y: med("test_mse"), label: "test MSE", markers: true)]
