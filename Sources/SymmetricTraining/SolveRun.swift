@@ -261,7 +261,11 @@ final class Run<E: SymmetricEconomy>: RunProtocol {
         let ts = (0..<T1).map(Double.init)
         let means = byT.map { $0.reduce(0, +) / Double(max($0.count, 1)) }
         let lower = byT.map { quantile($0, 0.025) }, upper = byT.map { quantile($0, 0.975) }
-        var residualPlot = LinePlot(title: "Euler residuals on \(config.method.testTrajectories) test trajectories (N=\(config.model.N), φ=\(config.network.phi.rawValue))",
+        var setting = "\(config.kind.rawValue), N=\(config.model.N)"
+        if config.model.nu != 1 { setting += ", ν=\(formatDouble(config.model.nu))" }
+        if config.model.mu != 0 { setting += ", μ=\(config.model.mu)" }
+        setting += ", φ=\(config.network.phi.rawValue)"
+        var residualPlot = LinePlot(title: "Euler residuals on \(config.method.testTrajectories) test trajectories (\(setting))",
                                     xLabel: "t", yLabel: "ε(X_t)")
         residualPlot.bands = [Band(x: ts, lower: lower, upper: upper, label: "2.5–97.5 %")]
         residualPlot.series = [Series(x: ts, y: means, label: "mean ε")]
