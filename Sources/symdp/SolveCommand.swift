@@ -5,7 +5,7 @@ import SymmetricTraining
 struct SolveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "solve",
-        abstract: "Solve the N-firm investment model with a symmetric network fitted to Euler residuals.",
+        abstract: "Solve an N-firm model (model.kind: investment, types, productivity, customers) with a symmetric network fitted to Euler residuals.",
         discussion: """
         Every setting lives in one YAML file (see configs/baseline.yaml); --set overrides single keys:
           symdp solve --config configs/baseline.yaml --set network.phi=identity --set model.N=1024 --seed 3
