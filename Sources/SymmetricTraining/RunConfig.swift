@@ -49,6 +49,9 @@ public struct TrainerConfig: Equatable, Sendable {
     public var verifyOwnPaths = true
     /// The own-path MSE may be this many times the stopping threshold.
     public var ownPathTolerance = 10.0
+    /// Below this val MSE (and above the threshold), every epoch simulates the network on its own
+    /// paths and restarts at once when they run away (0: no screen; only the check at the threshold).
+    public var ownPathScreen = 1e-4
     /// Fresh initialisations tried after a failed own-path check.
     public var maxRestarts = 4
     /// Times the network's own paths are added to the data when a solution stays near the path
@@ -221,6 +224,7 @@ struct ConfigKey {
         .double("trainer.divergence_threshold", \.trainer.divergenceThreshold),
         .bool("trainer.verify_own_paths", \.trainer.verifyOwnPaths),
         .double("trainer.own_path_tolerance", \.trainer.ownPathTolerance),
+        .double("trainer.own_path_screen", \.trainer.ownPathScreen),
         .int("trainer.max_restarts", \.trainer.maxRestarts),
         .int("trainer.own_path_refinements", \.trainer.ownPathRefinements),
         ConfigKey(path: "seed", typeName: "a non-negative integer", read: { String($0.seed) }) { c, s in
@@ -290,6 +294,7 @@ struct ConfigKey {
         "trainer.divergence_threshold": "stop as diverged when val MSE exceeds this",
         "trainer.verify_own_paths": "at the threshold, check the solution on paths simulated with itself",
         "trainer.own_path_tolerance": "own-path MSE may be this × stopping_threshold",
+        "trainer.own_path_screen": "below this val MSE, restart at once when own paths run away (0 = off)",
         "trainer.max_restarts": "fresh initialisations after a failed own-path check",
         "trainer.own_path_refinements": "times own paths join the data when the check fails near the path",
     ]
@@ -514,6 +519,7 @@ extension RunConfig {
         try check(trainer.threads >= 0, "trainer.threads", "need ≥ 0 (0 = every core)")
         try check(trainer.divergenceThreshold > 0, "trainer.divergence_threshold", "need > 0")
         try check(trainer.ownPathTolerance >= 1, "trainer.own_path_tolerance", "need ≥ 1")
+        try check(trainer.ownPathScreen >= 0, "trainer.own_path_screen", "need ≥ 0 (0 = no screen)")
         try check(trainer.maxRestarts >= 0, "trainer.max_restarts", "need ≥ 0")
         try check(trainer.ownPathRefinements >= 0, "trainer.own_path_refinements", "need ≥ 0")
     }

@@ -224,7 +224,8 @@ final class Run<E: SymmetricEconomy>: RunProtocol {
         let wall = Double(DispatchTime.now().uptimeNanoseconds - wallStart) / 1e9
         var extra: [String: Any] = ["N": config.model.N, "phi": config.network.phi.rawValue,
                                     "precision": config.trainer.precision, "wall_seconds_this_process": wall,
-                                    "attempts": solver.attempt + 1, "own_path_refinements": solver.refinements,
+                                    "attempts": solver.attempt + 1, "screen_restarts": solver.screenRestarts,
+                                    "own_path_refinements": solver.refinements,
                                     "data_augmented": solver.dataAugmented]
         if let d = test.lqPolicyRelDeviation { extra["lq_policy_rel_deviation"] = d }
         if let c = solver.lastOwnPathCheck {

@@ -87,6 +87,8 @@ public final class Solver<E: SymmetricEconomy> {
     public var attempt = 0
     public var attemptStartEpoch = 0
     public var lastOwnPathCheck: OwnPathCheck?
+    /// Restarts triggered by the own-path screen (`trainer.own_path_screen`), all attempts.
+    public var screenRestarts = 0
     public let progress: ProgressReporter
 
     /// - Parameters:
@@ -291,6 +293,19 @@ public final class Solver<E: SymmetricEconomy> {
             progress.epochDone(epoch: localEpoch, maxEpochs: tc.maxEpochs, trainMSE: record.trainMSE, valMSE: valMSE,
                                policyError: policyErr, lr: lr, elapsed: t, eta: tc.maxTime.map { min(eta, max(0, $0 - t)) } ?? eta)
             if valMSE <= tc.stoppingThreshold, let reason = concludeAtThreshold() { return reason }
+            if tc.verifyOwnPaths, valMSE > tc.stoppingThreshold, valMSE <= tc.ownPathScreen, attempt < tc.maxRestarts {
+                // the screen: an explosive solution of the Euler equation shows itself long before
+                // the threshold (and some never reach it), so don't spend the epochs polishing it
+                let check = ownPathCheck(measureResiduals: false)
+                if !check.bounded {
+                    screenRestarts += 1
+                    let mean = check.meanStateRange.map { String(format: "%.3g", $0) }.joined(separator: ", ")
+                    let band = check.allowedRange.map { String(format: "%.3g", $0) }.joined(separator: ", ")
+                    restart(reason: "own-path screen at val MSE \(sci(valMSE)): paths simulated with the network leave the band (mean state in [\(mean)], allowed [\(band)])")
+                    sinceImprovement = 0
+                    continue
+                }
+            }
             if sinceImprovement >= tc.patience { return .patience }
             if let maxTime = tc.maxTime, t >= maxTime { return .maxTime }
         }
@@ -300,12 +315,14 @@ public final class Solver<E: SymmetricEconomy> {
     /// Simulates validation-sized paths with the network itself (fresh shocks) and checks that
     /// the Euler residuals stay small on them and the aggregate state stays in the band the
     /// training data span (a transversality proxy: explosive solutions leave it).
-    public func ownPathCheck() -> OwnPathCheck {
+    ///
+    /// - Parameter measureResiduals: false for the screen: only the band is checked (`mse` is nan).
+    public func ownPathCheck(measureResiduals: Bool = true) -> OwnPathCheck {
         let method = config.method, tc = config.trainer
         var g = SeededGenerator(seed: config.seed &+ 0x0c4ec &+ UInt64(epochsDone) &* 31)
         let paths = economy.simulate(from: initialState, trajectories: method.valTrajectories, steps: method.T, policy: network, generator: &g)
         let X = paths.reshaped([-1] + economy.stateShape)
-        let ownMSE = mse(X, subsample: validationSubsample)
+        let ownMSE = measureResiduals ? mse(X, subsample: validationSubsample) : .nan
         let data = economy.aggregate(trainX), own = economy.aggregate(X)
         // generous: explosive solutions leave any band within a few periods
         let lo = data.min() ?? 0, hi = data.max() ?? 0, margin = max(0.5 * (hi - lo), 0.5 * max(abs(lo), abs(hi)), 1e-3)
@@ -413,6 +430,7 @@ public final class Solver<E: SymmetricEconomy> {
             "precision": T.dtypeName,
             "model_kind": config.kind.rawValue,
             "attempt": String(attempt),
+            "screen_restarts": String(screenRestarts),
             "attempt_start_epoch": String(attemptStartEpoch),
             "refinements": String(refinements),
         ]
@@ -442,6 +460,7 @@ public final class Solver<E: SymmetricEconomy> {
         optimizer.restore(m: state.m, v: state.v, step: Int(meta["optimizer_step"] ?? "0") ?? 0)
         epochsDone = Int(meta["epochs"] ?? "0") ?? 0
         attempt = Int(meta["attempt"] ?? "0") ?? 0
+        screenRestarts = Int(meta["screen_restarts"] ?? "0") ?? 0
         attemptStartEpoch = Int(meta["attempt_start_epoch"] ?? "0") ?? 0
         refinements = Int(meta["refinements"] ?? "0") ?? 0
         if let train = file.tensors["data.train"], let val = file.tensors["data.val"] {

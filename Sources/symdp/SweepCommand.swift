@@ -90,7 +90,9 @@ struct SweepCommand: ParsableCommand {
                 if status == 0, let m {
                     line += "test_mse \((m["test_mse"] as? Double).map(sci) ?? "–")"
                     if let p = m["policy_rel_error"] as? Double { line += String(format: ", policy %.3f %%", 100 * p) }
-                    line += String(format: ", %.1f s", seconds) + ((m["stop_reason"] as? String).map { "  (\($0))" } ?? "")
+                    if let fit = m["seconds"] as? Double { line += String(format: ", fit %.1f s", fit) }
+                    if let a = m["attempts"] as? Int, a > 1 { line += ", \(a) attempts" }
+                    line += String(format: ", this process %.1f s", seconds) + ((m["stop_reason"] as? String).map { "  (\($0))" } ?? "")
                 } else {
                     line += "FAILED with exit status \(status); see \(dir.appendingPathComponent("log.txt").path)"
                     failures += 1

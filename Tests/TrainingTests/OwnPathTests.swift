@@ -1,0 +1,57 @@
+import XCTest
+import SymmetricNumerics
+import SymmetricEconomics
+import SymmetricNetworks
+import SymmetricTraining
+
+/// The own-path check and screen (`trainer.verify_own_paths`, `trainer.own_path_screen`) must tell
+/// the equilibrium from the other solution of the Euler equation. In the LQ case both roots of the
+/// quadratic of SPEC §3 solve the Euler equation at every state, so on LQ-simulated data they are
+/// indistinguishable; only the paths each one generates tell them apart (the explosive root's
+/// aggregate runs away, |1 − δ + H1| > 1).
+final class OwnPathTests: XCTestCase {
+    func solver() throws -> Solver<InvestmentEconomy<Double>> {
+        var c = RunConfig()
+        // ρ linear with one hidden unit: u = w1·(w0·mean X + b0) + b1, set by hand below
+        for o in ["network.phi=identity", "network.rho_layers=1", "network.rho_hidden=1", "network.activation=identity",
+                  "trainer.precision=64", "method.train_trajectories=2", "method.val_trajectories=4", "seed=5"] {
+            try c.apply(override: o)
+        }
+        try c.validate()
+        let p = ProgressReporter(forceTerminal: false); p.quiet = true
+        return try Solver<InvestmentEconomy<Double>>(config: c, progress: p) { g in
+            try InvestmentEconomy<Double>(model: c.model, architecture: c.network, generator: &g)
+        }
+    }
+
+    /// Makes the network the linear policy u = H0 + H1·mean(X).
+    func setLinearPolicy(_ network: SymmetricNetwork<Double>, H0: Double, H1: Double) {
+        let values: [String: Double] = ["rho.layers.0.weight": 1, "rho.layers.0.bias": 0, "rho.layers.1.weight": H1,
+                                        "rho.layers.1.bias": H0]
+        let named = network.namedParameters
+        XCTAssertEqual(Set(named.map(\.0)), Set(values.keys), "parameter names of a one-unit linear ρ")
+        for (name, v) in named { v.value = Tensor(shape: v.value.shape, scalars: [values[name] ?? .nan]) }
+    }
+
+    func testOwnPathCheckPassesTheEquilibriumAndRejectsTheExplosiveRoot() throws {
+        let s = try solver()
+        let lq = try LQEquilibrium(model: s.config.model)
+        XCTAssertLessThan(abs(1 - s.config.model.delta + lq.H1), 1)
+        XCTAssertGreaterThan(abs(1 - s.config.model.delta + lq.H1Explosive), 1)
+
+        setLinearPolicy(s.network, H0: lq.H0, H1: lq.H1)
+        XCTAssertLessThan(s.mse(s.trainX), 1e-6, "the exact policy solves the Euler equation on the data")
+        let good = s.ownPathCheck()
+        XCTAssertTrue(good.bounded)
+        XCTAssertTrue(good.passed)
+        XCTAssertLessThan(good.mse, 1e-6)
+        XCTAssertTrue(s.ownPathCheck(measureResiduals: false).bounded, "the screen lets the equilibrium through")
+
+        setLinearPolicy(s.network, H0: lq.H0Explosive, H1: lq.H1Explosive)
+        XCTAssertLessThan(s.mse(s.trainX), 1e-6, "the explosive root solves the Euler equation on the same data")
+        let bad = s.ownPathCheck()
+        XCTAssertFalse(bad.bounded)
+        XCTAssertFalse(bad.passed)
+        XCTAssertFalse(s.ownPathCheck(measureResiduals: false).bounded, "the screen catches it without residuals")
+    }
+}
