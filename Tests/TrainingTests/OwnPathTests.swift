@@ -10,11 +10,11 @@ import SymmetricTraining
 /// indistinguishable; only the paths each one generates tell them apart (the explosive root's
 /// aggregate runs away, |1 − δ + H1| > 1).
 final class OwnPathTests: XCTestCase {
-    func solver() throws -> Solver<InvestmentEconomy<Double>> {
+    func solver(_ overrides: [String] = []) throws -> Solver<InvestmentEconomy<Double>> {
         var c = RunConfig()
         // ρ linear with one hidden unit: u = w1·(w0·mean X + b0) + b1, set by hand below
         for o in ["network.phi=identity", "network.rho_layers=1", "network.rho_hidden=1", "network.activation=identity",
-                  "trainer.precision=64", "method.train_trajectories=2", "method.val_trajectories=4", "seed=5"] {
+                  "trainer.precision=64", "method.train_trajectories=2", "method.val_trajectories=4", "seed=5"] + overrides {
             try c.apply(override: o)
         }
         try c.validate()
@@ -53,5 +53,33 @@ final class OwnPathTests: XCTestCase {
         XCTAssertFalse(bad.bounded)
         XCTAssertFalse(bad.passed)
         XCTAssertFalse(s.ownPathCheck(measureResiduals: false).bounded, "the screen catches it without residuals")
+    }
+
+    /// The screen restarts an explosive candidate long before the threshold and leaves the
+    /// equilibrium alone (the learning rate is tiny so the candidates stay what they were set to).
+    func testScreenRestartsTheExplosiveRootBeforeTheThreshold() throws {
+        let settings = ["trainer.stopping_threshold=0", "trainer.own_path_screen=1", "trainer.max_restarts=1",
+                        "trainer.max_epochs=1", "optimizer.lr=1e-12"]
+        let explosive = try solver(settings)
+        let lq = try LQEquilibrium(model: explosive.config.model)
+        setLinearPolicy(explosive.network, H0: lq.H0Explosive, H1: lq.H1Explosive)
+        XCTAssertEqual(try explosive.fit { _, _ in }, .maxEpochs)
+        XCTAssertEqual(explosive.screenRestarts, 1)
+        XCTAssertEqual(explosive.attempt, 1)
+        XCTAssertEqual(explosive.history.first?.attempt, 0)
+        XCTAssertEqual(explosive.history.last?.attempt, 1)
+
+        let stable = try solver(settings)
+        setLinearPolicy(stable.network, H0: lq.H0, H1: lq.H1)
+        XCTAssertEqual(try stable.fit { _, _ in }, .maxEpochs)
+        XCTAssertEqual(stable.screenRestarts, 0)
+        XCTAssertEqual(stable.attempt, 0)
+
+        var off = settings
+        off[1] = "trainer.own_path_screen=0"
+        let unscreened = try solver(off)
+        setLinearPolicy(unscreened.network, H0: lq.H0Explosive, H1: lq.H1Explosive)
+        XCTAssertEqual(try unscreened.fit { _, _ in }, .maxEpochs)
+        XCTAssertEqual(unscreened.screenRestarts, 0, "own_path_screen = 0 turns the screen off")
     }
 }
