@@ -50,6 +50,9 @@ public struct Report {
         ("policy_rel_error", "Policy error (rel)", "Policy error ($\\varepsilon_{rel}$)", true),
     ]
 
+    /// Columns where a run without a finite value has failed (its value counts as +∞).
+    static let failureIsInfinite: Set<String> = ["seconds_to_1e-6", "train_mse", "val_mse", "test_mse", "policy_abs_error", "policy_rel_error"]
+
     /// Reads every run folder (a folder with metrics.json) under `roots`.
     public static func collect(_ roots: [URL]) throws -> [RunRecord] {
         var out: [RunRecord] = []
@@ -102,7 +105,12 @@ public struct Report {
             let pool = successfulOnly ? runs.filter(\.succeeded) : runs
             var medians: [String: Double] = [:]
             for c in Report.columns {
-                let values = pool.compactMap { $0.metrics[c.key] }.filter(\.isFinite)
+                var values = pool.compactMap { $0.metrics[c.key] }.filter(\.isFinite)
+                // a failed run's error is worse than any number, not absent: a test MSE that is NaN
+                // (paths that blew up) or a threshold never reached counts as +∞ in the median
+                if Report.failureIsInfinite.contains(c.key), c.key.hasSuffix("mse") || c.key == "seconds_to_1e-6" || !values.isEmpty {
+                    values += Array(repeating: .infinity, count: pool.count - values.count)
+                }
                 if let m = median(values) { medians[c.key] = m }
             }
             return Row(label: label, runs: runs.count, successes: runs.filter(\.succeeded).count,
@@ -112,6 +120,7 @@ public struct Report {
 
     static func format(_ v: Double?, key: String, percent: Bool) -> String {
         guard let v else { return "–" }
+        if v == .infinity { return "∞" }
         if percent { return String(format: "%.2f%%", 100 * v) }
         switch key {
         case "params": return String(format: "%.0f", v)
@@ -136,7 +145,8 @@ public struct Report {
             s += "| " + cells.joined(separator: " | ") + " |\n"
         }
         s += "\nMedians over \(successfulOnly ? "successful runs" : "all runs") of each configuration. Success: val MSE reached the stopping threshold"
-        s += " (and passed the own-path check when on); 1st-try: without a restart. Times are seconds of fitting.\n"
+        s += " (and passed the own-path check when on); 1st-try: without a restart. Times are seconds of fitting."
+        s += " ∞: most runs had no finite value (paths that blew up, or val MSE never reached 1e-6).\n"
         return s
     }
 
@@ -177,7 +187,7 @@ public struct Report {
             var cells = [esc(r.label), "\(r.runs)", String(format: "%.0f", 100 * Double(r.successes) / Double(max(r.runs, 1)))]
             for c in cols {
                 let text = Report.format(r.medians[c.key], key: c.key, percent: c.percent)
-                cells.append(text.contains("e") && !c.percent ? sciTeX(text) : esc(text))
+                cells.append(text == "∞" ? "$\\infty$" : text.contains("e") && !c.percent ? sciTeX(text) : esc(text))
             }
             s += cells.joined(separator: " & ") + " \\\\\n"
         }

@@ -71,4 +71,27 @@ final class SweepTests: XCTestCase {
         XCTAssertTrue(all.latex().contains("\\toprule") && all.latex().contains("$5.0 \\times 10^{-7}$"))
         XCTAssertEqual(all.csv().split(separator: "\n").count, 3)
     }
+
+    /// A run whose test paths blew up has no test MSE (null in metrics.json): it counts as +∞ in
+    /// the median instead of silently dropping out; a metric no run has (policy error at ν ≠ 1)
+    /// stays blank.
+    func testFailedRunsCountAsInfiniteInTheMedian() {
+        func record(_ seed: UInt64, test: Double?, toThreshold: Double?) -> RunRecord {
+            var m: [String: Double] = ["seconds": 5, "params": 100]
+            m["test_mse"] = test
+            m["seconds_to_1e-6"] = toThreshold
+            return RunRecord(folder: URL(fileURLWithPath: "/x/\(seed)"), label: "A", order: nil, seed: seed, metrics: m,
+                             stopReason: StopReason.maxEpochs.rawValue, attempts: 1)
+        }
+        let oneFailure = Report(records: [record(1, test: 1e-7, toThreshold: 2), record(2, test: 3e-7, toThreshold: 4),
+                                          record(3, test: nil, toThreshold: nil)])
+        XCTAssertEqual(oneFailure.rows[0].medians["test_mse"], 3e-7)   // 1e-7, 3e-7, ∞ — not the median of two
+        XCTAssertEqual(oneFailure.rows[0].medians["seconds_to_1e-6"], 4)
+        XCTAssertNil(oneFailure.rows[0].medians["policy_rel_error"])
+        let mostlyFailed = Report(records: [record(1, test: 1e-7, toThreshold: 2), record(2, test: nil, toThreshold: nil),
+                                            record(3, test: nil, toThreshold: nil)])
+        XCTAssertEqual(mostlyFailed.rows[0].medians["test_mse"], .infinity)
+        XCTAssertTrue(mostlyFailed.markdown().contains("| ∞ |"))
+        XCTAssertTrue(mostlyFailed.latex().contains("$\\infty$"))
+    }
 }
