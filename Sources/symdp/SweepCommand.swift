@@ -89,7 +89,7 @@ struct SweepCommand: ParsableCommand {
                 var line = "  [\(run.index + 1)/\(all.count)] \(run.folder): "
                 if status == 0, let m {
                     line += "test_mse \((m["test_mse"] as? Double).map(sci) ?? "–")"
-                    if let p = m["policy_rel_error"] as? Double { line += String(format: ", policy %.3f %%", 100 * p) }
+                    if let p = m["policy_rel_error"] as? Double { line += String(format: p < 10 ? ", policy %.3f %%" : ", policy %.3g %%", 100 * p) }
                     if let fit = m["seconds"] as? Double { line += String(format: ", fit %.1f s", fit) }
                     if let a = m["attempts"] as? Int, a > 1 { line += ", \(a) attempts" }
                     line += String(format: ", this process %.1f s", seconds) + ((m["stop_reason"] as? String).map { "  (\($0))" } ?? "")
