@@ -42,6 +42,12 @@ public struct OwnPathCheck: Codable, Sendable {
     public var passed: Bool
     /// The paths stayed in the band (a solution near the equilibrium path, perhaps inaccurate on it).
     public var bounded: Bool = true
+
+    /// "mean state in [lo, hi], allowed [lo, hi]" for messages.
+    public var bandText: String {
+        func pair(_ v: [Double]) -> String { v.map { String(format: "%.3g", $0) }.joined(separator: ", ") }
+        return "mean state in [\(pair(meanStateRange))], allowed [\(pair(allowedRange))]"
+    }
 }
 
 /// Test-set evaluation on trajectories simulated with the trained network.
@@ -225,9 +231,7 @@ public final class Solver<E: SymmetricEconomy> {
             let check = ownPathCheck()
             lastOwnPathCheck = check
             if check.passed { return .threshold }
-            let mean = check.meanStateRange.map { String(format: "%.3g", $0) }.joined(separator: ", ")
-            let band = check.allowedRange.map { String(format: "%.3g", $0) }.joined(separator: ", ")
-            let what = "own-path check failed (MSE \(sci(check.mse)), mean state in [\(mean)], allowed [\(band)])"
+            let what = "own-path check failed (MSE \(sci(check.mse)), \(check.bandText))"
             if check.bounded && check.mse.isFinite && refinements < tc.ownPathRefinements {
                 // near the equilibrium path but inaccurate on it: the data do not cover the states the
                 // solution visits, so add the network's own paths to the data and carry on
@@ -299,9 +303,7 @@ public final class Solver<E: SymmetricEconomy> {
                 let check = ownPathCheck(measureResiduals: false)
                 if !check.bounded {
                     screenRestarts += 1
-                    let mean = check.meanStateRange.map { String(format: "%.3g", $0) }.joined(separator: ", ")
-                    let band = check.allowedRange.map { String(format: "%.3g", $0) }.joined(separator: ", ")
-                    restart(reason: "own-path screen at val MSE \(sci(valMSE)): paths simulated with the network leave the band (mean state in [\(mean)], allowed [\(band)])")
+                    restart(reason: "own-path screen at val MSE \(sci(valMSE)): paths simulated with the network leave the band (\(check.bandText))")
                     sinceImprovement = 0
                     continue
                 }
