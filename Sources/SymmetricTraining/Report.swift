@@ -50,8 +50,11 @@ public struct Report {
         ("policy_rel_error", "Policy error (rel)", "Policy error ($\\varepsilon_{rel}$)", true),
     ]
 
-    /// Columns where a run without a finite value has failed (its value counts as +∞).
-    static let failureIsInfinite: Set<String> = ["seconds_to_1e-6", "train_mse", "val_mse", "test_mse", "policy_abs_error", "policy_rel_error"]
+    /// Columns every run has: one without a finite value has failed (its value counts as +∞).
+    static let failureIsInfinite: Set<String> = ["seconds_to_1e-6", "train_mse", "val_mse", "test_mse"]
+    /// Columns only some models have (policy errors need an exact solution): +∞ for a run without
+    /// a finite value only when another run of the configuration has one.
+    static let failureIsInfiniteWhereDefined: Set<String> = ["policy_abs_error", "policy_rel_error"]
 
     /// Reads every run folder (a folder with metrics.json) under `roots`.
     public static func collect(_ roots: [URL]) throws -> [RunRecord] {
@@ -108,7 +111,7 @@ public struct Report {
                 var values = pool.compactMap { $0.metrics[c.key] }.filter(\.isFinite)
                 // a failed run's error is worse than any number, not absent: a test MSE that is NaN
                 // (paths that blew up) or a threshold never reached counts as +∞ in the median
-                if Report.failureIsInfinite.contains(c.key), c.key.hasSuffix("mse") || c.key == "seconds_to_1e-6" || !values.isEmpty {
+                if Report.failureIsInfinite.contains(c.key) || (Report.failureIsInfiniteWhereDefined.contains(c.key) && !values.isEmpty) {
                     values += Array(repeating: .infinity, count: pool.count - values.count)
                 }
                 if let m = median(values) { medians[c.key] = m }

@@ -7,7 +7,7 @@ import SymmetricTraining
 /// The documented way to add an economy works, and the page shows the code that is tested.
 final class CustomEconomyTests: XCTestCase {
     func testTheWorkedExampleSolvesToTheClosedForm() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("symdp-custom-\(UUID().uuidString)")
+        let dir = try temporaryFolder("symdp-custom", create: false)
         defer { try? FileManager.default.removeItem(at: dir) }
         let summary = try solveCongestionEconomy(folder: dir)
         XCTAssertEqual(summary.stopReason, StopReason.threshold)

@@ -35,8 +35,7 @@ final class LQCommandTests: XCTestCase {
 
     /// File first, then overrides in order.
     func testOverridesApplyAfterTheFile() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lqcfg-\(getpid())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try temporaryFolder("symdp-lqcfg")
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("c.yaml")
         try "model:\n  N: 64\n  gamma: 50\n".write(to: file, atomically: true, encoding: .utf8)
@@ -68,7 +67,7 @@ final class LQCommandTests: XCTestCase {
 
     /// `symdp concentration` writes a CSV, an SVG plot and a summary, and prints a JSON list.
     func testConcentrationWritesCSVPlotAndJSON() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("conc-\(getpid())")
+        let dir = try temporaryFolder("symdp-conc", create: false)
         defer { try? FileManager.default.removeItem(at: dir) }
         let result = try ConcentrationExperiment(config: RunConfig(), Ns: [16, 256], draws: 200).run()
         let files = try result.write(to: dir)

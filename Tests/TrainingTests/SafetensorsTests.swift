@@ -3,13 +3,8 @@ import SymmetricNumerics
 import SymmetricNetworks
 
 /// Checkpoints in the safetensors format: round trip, damaged files, and the reference reader.
-final class SafetensorsTests: XCTestCase {
-    var dir: URL!
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("symdp-st-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+final class SafetensorsTests: TemporaryFolderTestCase {
+    override class var folderPrefix: String { "symdp-st" }
 
     func sample() -> [(String, AnyTensor)] {
         var g = SeededGenerator(seed: 1)

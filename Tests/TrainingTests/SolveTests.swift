@@ -8,13 +8,8 @@ import SymmetricTraining
 
 /// End-to-end solves: accuracy against the exact LQ policy (closed form, SPEC §3), the run
 /// folder, reproducibility from config.yaml, resume after SIGKILL, and the CLI's errors.
-final class SolveTests: XCTestCase {
-    var dir: URL!
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("symdp-solve-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+final class SolveTests: TemporaryFolderTestCase {
+    override class var folderPrefix: String { "symdp-solve" }
 
     func config(_ overrides: [String]) throws -> RunConfig {
         var c = RunConfig()
