@@ -2,7 +2,8 @@
 import PackageDescription
 
 /// Layers depend downward only:
-/// CBLAS, SymmetricKernels (C) ← SymmetricNumerics ← SymmetricNetworks ← SymmetricEconomics ← SymmetricTraining ← symdp
+/// CBLAS, SymmetricKernels (C) ← SymmetricNumerics ← SymmetricNetworks ← SymmetricEconomics ← SymmetricModels
+/// ← SymmetricTraining ← symdp
 /// Generic numerics (Tensor<T>, Adam<T>, …) must be specialised where they are used.
 let optimized: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"])]
 
@@ -10,7 +11,7 @@ let package = Package(
     name: "SymmetricDP",
     platforms: [.macOS(.v13)],
     products: [
-        .library(name: "SymmetricDP", targets: ["SymmetricNumerics", "SymmetricNetworks", "SymmetricEconomics", "SymmetricTraining"]),
+        .library(name: "SymmetricDP", targets: ["SymmetricNumerics", "SymmetricNetworks", "SymmetricEconomics", "SymmetricModels", "SymmetricTraining"]),
         .executable(name: "symdp", targets: ["symdp"]),
     ],
     dependencies: [
@@ -27,14 +28,17 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-Ounchecked", "-cross-module-optimization"])]),
         .target(name: "SymmetricNetworks", dependencies: ["CBLAS", "SymmetricNumerics"], swiftSettings: optimized),
         .target(name: "SymmetricEconomics", dependencies: ["CBLAS", "SymmetricNumerics", "SymmetricNetworks"], swiftSettings: optimized),
-        .target(name: "SymmetricTraining",
+        .target(name: "SymmetricModels",
                 dependencies: ["SymmetricNumerics", "SymmetricNetworks", "SymmetricEconomics", "Yams"], swiftSettings: optimized),
+        .target(name: "SymmetricTraining",
+                dependencies: ["SymmetricNumerics", "SymmetricNetworks", "SymmetricEconomics", "SymmetricModels", "Yams"], swiftSettings: optimized),
         .executableTarget(name: "symdp",
                           dependencies: ["SymmetricTraining",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "NumericsTests", dependencies: ["SymmetricNumerics"]),
         .testTarget(name: "NetworksTests", dependencies: ["SymmetricNetworks"]),
         .testTarget(name: "EconomicsTests", dependencies: ["SymmetricEconomics"]),
+        .testTarget(name: "ModelTests", dependencies: ["SymmetricModels", "SymmetricEconomics"]),
         .testTarget(name: "TrainingTests", dependencies: ["SymmetricTraining"]),
     ],
     swiftLanguageModes: [.v5]

@@ -16,6 +16,16 @@ public struct ExpectationSettings: Sendable {
     public init() {}
 }
 
+/// The agents whose Euler residuals a training step measures: `perState` distinct agents drawn
+/// with the seed `subsample`, or all `count` agents (no subsample, `perState` 0 or ≥ count).
+public func agentsOfInterest(count n: Int, perState f: Int, subsample: UInt64?) -> [Int] {
+    guard let seed = subsample, f > 0, f < n else { return Array(0..<n) }
+    var g = SeededGenerator(seed: seed)
+    var all = Array(0..<n)
+    all.seededShuffle(using: &g)
+    return Array(all.prefix(f)).sorted()
+}
+
 /// One Monte Carlo draw of N standard normal shocks, normalised to mean 0 and std 1 when asked
 /// (never zero: the mode of an N-dimensional Gaussian is not in its typical set).
 public func shockDraw<T: TensorScalar>(count n: Int, normalize: Bool, generator g: inout SeededGenerator) -> Tensor<T> {
@@ -147,12 +157,7 @@ public struct InvestmentEconomy<T: TensorScalar>: SymmetricEconomy {
 
     /// The firms of interest: `firmsPerState` distinct firms drawn from `subsample`, else all.
     func firmsOfInterest(_ subsample: UInt64?) -> [Int] {
-        let n = model.N, f = expectation.firmsPerState
-        guard let seed = subsample, f > 0, f < n else { return Array(0..<n) }
-        var g = SeededGenerator(seed: seed)
-        var all = Array(0..<n)
-        all.seededShuffle(using: &g)
-        return Array(all.prefix(f)).sorted()
+        agentsOfInterest(count: model.N, perState: expectation.firmsPerState, subsample: subsample)
     }
 
     /// Euler residual with decreasing returns (§6.1), for the firms of interest x = X_f:

@@ -45,6 +45,9 @@ public protocol SymmetricEconomy {
     /// the own-path check rejects solutions whose paths leave the band the data span.
     func aggregate(_ X: Tensor<Scalar>) -> [Double]
 
+    /// Extra per-state columns of `test_results.csv` (e.g. `mean_x`, the exact control).
+    func reportColumns(_ X: Tensor<Scalar>) -> [(name: String, values: [Double])]
+
     /// Network rows one state costs (sizes evaluation chunks).
     var rowsPerState: Int { get }
 
@@ -55,6 +58,7 @@ public protocol SymmetricEconomy {
 extension SymmetricEconomy {
     public func referenceMeanPolicy(_ X: Tensor<Scalar>) -> Tensor<Scalar>? { nil }
     public func policyErrors(_ X: Tensor<Scalar>, policy: Policy) -> (absolute: [Double], relative: [Double])? { nil }
+    public func reportColumns(_ X: Tensor<Scalar>) -> [(name: String, values: [Double])] { [] }
 
     /// `trajectories` paths of `steps + 1` states from the common `initial` state; returns
     /// [trajectories, steps + 1, stateShape…].

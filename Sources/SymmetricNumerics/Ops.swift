@@ -248,3 +248,72 @@ extension Variable {
         }
     }
 }
+
+// MARK: Ops of the model-file language (docs/model-files.md)
+
+extension Variable {
+    /// `√x` (gradient 1/(2√x); 0 at x = 0, where √ has no derivative).
+    @inlinable public func sqrt() -> Variable {
+        let y = value.map { T.sqrt($0) }
+        return Variable(value: y, parents: [self]) { g in [g.zipMap(y) { gi, yi in yi > 0 ? gi / (2 * yi) : 0 }] }
+    }
+
+    /// `|x|` (gradient sign(x); 0 at x = 0).
+    @inlinable public func abs() -> Variable {
+        let x = value
+        return Variable(value: x.map { Swift.abs($0) }, parents: [self]) { g in
+            [g.zipMap(x) { gi, xi in xi > 0 ? gi : (xi < 0 ? -gi : 0) }]
+        }
+    }
+
+    /// Elementwise `max(a, b)` with broadcasting; the gradient goes to `a` where a > b, else to `b`.
+    @inlinable public static func maximum(_ a: Variable, _ b: Variable) -> Variable {
+        let mask = Tensor.broadcast(a.value, b.value) { x, y in x > y ? 1 : 0 }
+        return Variable(value: Tensor.broadcast(a.value, b.value) { x, y in x > y ? x : y }, parents: [a, b]) { g in
+            [a.requiresGrad ? (g * mask).sumToShape(a.shape) : nil,
+             b.requiresGrad ? (g * mask.map { 1 - $0 }).sumToShape(b.shape) : nil]
+        }
+    }
+
+    /// Elementwise `min(a, b)` with broadcasting; the gradient goes to `a` where a < b, else to `b`.
+    @inlinable public static func minimum(_ a: Variable, _ b: Variable) -> Variable {
+        -maximum(-a, -b)
+    }
+
+    /// Fischer–Burmeister `a + b − √(a² + b²)`: zero iff a ≥ 0, b ≥ 0, ab = 0 (complementarity).
+    /// At a = b = 0 the gradient is the limit along a = b, (1 − 1/√2) for each argument.
+    @inlinable public static func fischerBurmeister(_ a: Variable, _ b: Variable) -> Variable {
+        let r = Tensor.broadcast(a.value, b.value) { x, y in (x * x + y * y).squareRoot() }
+        let y = Tensor.broadcast(a.value, b.value, +) - r
+        let av = a.value, bv = b.value
+        return Variable(value: y, parents: [a, b]) { g in
+            let half = 1 - 1 / T(2).squareRoot()
+            let da = Tensor.broadcast(av, bv) { x, y in let n = (x * x + y * y).squareRoot(); return n > 0 ? 1 - x / n : half }
+            let db = Tensor.broadcast(av, bv) { x, y in let n = (x * x + y * y).squareRoot(); return n > 0 ? 1 - y / n : half }
+            return [a.requiresGrad ? (g * da).sumToShape(a.shape) : nil, b.requiresGrad ? (g * db).sumToShape(b.shape) : nil]
+        }
+    }
+
+    /// The value broadcast to `shape` (NumPy rules); the gradient sums back.
+    @inlinable public func expanded(to target: [Int]) -> Variable {
+        if shape == target { return self }
+        let inShape = shape
+        return Variable(value: Tensor.broadcast(value, Tensor<T>(zeros: target), +), parents: [self]) { g in [g.sumToShape(inShape)] }
+    }
+
+    /// `c / x` for a constant c.
+    @inlinable public static func / (c: T, x: Variable) -> Variable {
+        let y = x.value.map { c / $0 }, xv = x.value
+        return Variable(value: y, parents: [x]) { g in [g.zipMap(xv) { gi, xi in -gi * c / (xi * xi) }] }
+    }
+}
+
+extension Variable {
+    /// `xⁿ` for an integer n (defined for negative x too, unlike `pow(_: T)`).
+    @inlinable public func pow(integer n: Int) -> Variable {
+        let x = value
+        return Variable(value: x.map { T.pow($0, n) }, parents: [self]) { g in
+            [g.zipMap(x) { gi, xi in n == 0 ? 0 : gi * T(n) * T.pow(xi, n - 1) }]
+        }
+    }
+}

@@ -1,0 +1,274 @@
+import RealModule
+import SymmetricNumerics
+import SymmetricNetworks
+import SymmetricEconomics
+
+/// The policy networks of a model file: one symmetric network ρ(own, mean_i φ(distribution_i))
+/// per control. With one control the parameter names are the network's own (`phi.…`, `rho.…`).
+public struct ModelPolicy<T: TensorScalar>: ParameterizedModel {
+    public let names: [String]
+    public let networks: [SymmetricNetwork<T>]
+
+    public var namedParameters: [(String, Variable<T>)] {
+        if networks.count == 1 { return networks[0].namedParameters }
+        return zip(names, networks).flatMap { name, net in net.namedParameters.map { ("\(name).\($0.0)", $0.1) } }
+    }
+}
+
+/// A model file as a `SymmetricEconomy`: the engine behind every model the language can express.
+///
+/// The expectation follows the paper: Gauss–Hermite over the aggregate (`per: economy`) shocks,
+/// Gauss–Hermite over the agent of interest's own shocks where its equations depend on them, and
+/// ONE draw of everybody else's shocks, fixed for the run and normalised to mean 0, std 1.
+public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
+    public let model: CompiledModel
+    public let architecture: SymmetricArchitecture
+    public let expectation: ExpectationSettings
+    /// The one draw of each agent shock [N] (nil for economy shocks), by shock index.
+    public let draws: [Tensor<T>?]
+    public private(set) var aggregateRule: GaussHermite
+    public let ownRule: GaussHermite
+
+    public init(model: CompiledModel, architecture: SymmetricArchitecture = SymmetricArchitecture(),
+                expectation: ExpectationSettings = ExpectationSettings(), generator g: inout SeededGenerator) {
+        self.model = model
+        self.architecture = architecture
+        self.expectation = expectation
+        draws = model.shocks.map { s in
+            s.perAgent ? shockDraw(count: model.N, normalize: expectation.normalizeDraw, generator: &g) : nil
+        }
+        aggregateRule = GaussHermite(nodes: expectation.aggregateNodes)
+        ownRule = GaussHermite(nodes: expectation.ownNodes)
+    }
+
+    public func withAggregateQuadrature(nodes: Int) -> ModelEconomy {
+        var copy = self
+        copy.aggregateRule = GaussHermite(nodes: nodes)
+        return copy
+    }
+
+    public var N: Int { model.N }
+    public var stateShape: [Int] { model.states.count == 1 ? [N] : [N, model.states.count] }
+    /// Nodes of the aggregate-shock grid (tensor product over the economy shocks).
+    public var aggregateGridSize: Int { Int(Double.pow(Double(aggregateRule.nodes.count), Double(model.economyShocks.count)).rounded()) }
+    public var ownGridSize: Int { Int(Double.pow(Double(ownRule.nodes.count), Double(model.ownQuadratureShocks.count)).rounded()) }
+    public var rowsPerState: Int { N * (aggregateGridSize + 1) + ownGridSize * min(N, max(1, expectation.firmsPerState)) * aggregateGridSize }
+
+    public func makePolicy(generator g: inout SeededGenerator) -> ModelPolicy<T> {
+        ModelPolicy(names: model.controls.map(\.name), networks: model.controls.map { c in
+            SymmetricNetwork(architecture, agentDimension: c.distribution.count, ownStateDimension: c.own.count, generator: &g)
+        })
+    }
+
+    // MARK: Grids
+
+    /// Node values of each listed shock on a tensor-product grid (first shock slowest), and the weights.
+    static func grid(_ rule: GaussHermite, shocks: Int) -> (values: [[Double]], weights: [Double]) {
+        let n = rule.nodes.count, size = Int(Double.pow(Double(n), Double(shocks)).rounded())
+        var values = Array(repeating: [Double](repeating: 0, count: size), count: shocks), weights = [Double](repeating: 1, count: size)
+        for p in 0..<size {
+            var rest = p
+            for s in stride(from: shocks - 1, through: 0, by: -1) {
+                let k = rest % n
+                rest /= n
+                values[s][p] = rule.nodes[k]
+                weights[p] *= rule.weights[k]
+            }
+        }
+        return (values, weights)
+    }
+
+    /// Per-state tensors [B, 1, 1, N], one per agent state.
+    func stateTensors(_ X: Variable<T>) -> [Variable<T>] {
+        let b = X.shape[0], d = model.states.count
+        if d == 1 { return [X.reshaped([b, 1, 1, N])] }
+        return (0..<d).map { X.slice(axis: 2, $0..<($0 + 1)).reshaped([b, 1, 1, N]) }
+    }
+
+    /// The network output of control `c` for the agents of `view` at `period`, [B, K, J, A].
+    func networkOutput(policy: ModelPolicy<T>, X: Variable<T>) -> Evaluation<T>.NetworkOutput {
+        var pooledCache: [Int: Variable<T>] = [:]
+        return { c, period, view, ev in
+            let net = policy.networks[c], ctl = ev.model.controls[c]
+            let b = ev.batch, k = period == .next ? ev.aggregateNodes : 1
+            let key = c * 2 + period.rawValue
+            let z: Variable<T>
+            if let cached = pooledCache[key] { z = cached } else {
+                let input: Variable<T>
+                let d = ctl.distribution.count
+                if period == .current && ctl.distribution == Array(0..<model.states.count) {
+                    input = X  // the states as stored: [B, N] or [B, N, d]
+                } else {
+                    let parts = ctl.distribution.map { s in ev.tensor(ev.state(s, period, .all), shape: [b, k, 1, N]).reshaped([b * k, N, 1]) }
+                    input = d == 1 ? parts[0].reshaped([b * k, N]) : Variable.concat(parts, axis: 2)
+                }
+                z = net.pooled(input)
+                pooledCache[key] = z
+            }
+            if ctl.own.isEmpty { return net.rho(z).reshaped([b, k, 1, 1]) }
+            let j = view == .interest && period == .next ? ev.ownNodes : 1
+            let a = view == .all ? N : ev.agentsOfInterest.count
+            let own = ctl.own.map { s in ev.tensor(ev.state(s, period, view), shape: [b, k, j, a]).reshaped([b * k, j * a, 1]) }
+            let ownInput = own.count == 1 ? own[0] : Variable.concat(own, axis: 2)
+            return net.policy(own: ownInput, pooled: z).reshaped([b, k, j, a])
+        }
+    }
+
+    /// An evaluation of the expectation operator's expressions for a batch of states.
+    func expectationEvaluation(_ X: Variable<T>, policy: ModelPolicy<T>?, agentsOfInterest firms: [Int]) -> Evaluation<T> {
+        let economy = model.economyShocks, own = model.ownQuadratureShocks
+        let aggregate = Self.grid(aggregateRule, shocks: economy.count)
+        let ownGrid = Self.grid(ownRule, shocks: own.count)
+        let k = aggregate.weights.count, j = ownGrid.weights.count, f = firms.count
+        var all: [Variable<T>] = [], interest: [Variable<T>] = []
+        for (i, s) in model.shocks.enumerated() {
+            if let e = economy.firstIndex(of: i) {
+                let v = Variable(Tensor<T>(shape: [1, k, 1, 1], scalars: aggregate.values[e].map { T($0) }))
+                all.append(v); interest.append(v)
+            } else {
+                let draw = draws[i]!
+                all.append(Variable(draw.reshaped([1, 1, 1, N])))
+                if let o = own.firstIndex(of: i) {
+                    interest.append(Variable(Tensor<T>(shape: [1, 1, j, 1], scalars: ownGrid.values[o].map { T($0) })))
+                } else {
+                    interest.append(Variable(Tensor<T>(shape: [1, 1, 1, f], scalars: firms.map { draw.pointer[$0] })))
+                }
+            }
+            _ = s
+        }
+        let ev = Evaluation<T>(model: model, states: stateTensors(X), agentsOfInterest: firms,
+                               shocks: .expectation(all: all, interest: interest), aggregateNodes: k, ownNodes: j,
+                               network: policy.map { networkOutput(policy: $0, X: X) })
+        ev.weights = { kk, jj in
+            var w: [T] = []
+            for a in 0..<kk { for o in 0..<jj {
+                w.append(T((kk == 1 ? 1 : aggregate.weights[a]) * (jj == 1 ? 1 : ownGrid.weights[o])))
+            } }
+            return Tensor(shape: [1, kk, jj, 1], scalars: w)
+        }
+        return ev
+    }
+
+    // MARK: SymmetricEconomy
+
+    /// One residual per equation (and per agent of interest when the equations are per agent):
+    /// shape [B, equations·F]. Differentiable in the policy's parameters, through X' too.
+    public func eulerResidual(_ X: Variable<T>, policy: ModelPolicy<T>, subsample: UInt64?) -> Variable<T> {
+        let b = X.shape[0]
+        let firms = model.perAgentResiduals ? agentsOfInterest(count: N, perState: expectation.firmsPerState, subsample: subsample) : [0]
+        let a = model.perAgentResiduals ? firms.count : 1
+        let ev = expectationEvaluation(X, policy: policy, agentsOfInterest: firms)
+        let parts = model.equations.map { eq in
+            ev.tensor(ev.evaluate(eq.ir, .current, .interest), shape: [b, 1, 1, a]).reshaped([b, a])
+        }
+        return parts.count == 1 ? parts[0] : Variable.concat(parts, axis: 1)
+    }
+
+    /// The common initial cross-section: each agent state drawn per agent from `agents.initial`
+    /// (state by state, agent by agent).
+    public func initialState(generator g: inout SeededGenerator) -> Tensor<T> {
+        let d = model.states.count
+        let constants = Dictionary(uniqueKeysWithValues: model.values.map { ($0.name, $0.value) })
+        let out = Tensor<T>(uninitializedShape: stateShape)
+        for s in 0..<d {
+            for i in 0..<N { out.pointer[i * d + s] = T(ModelCompiler.drawInitial(model.initial[s], constants: constants, generator: &g)) }
+        }
+        return out
+    }
+
+    /// One period with fresh shocks, drawn per state: the economy shocks, then each agent's
+    /// shocks in declaration order. Controls from the network, or from `simulate` when nil.
+    public func nextState(_ X: Tensor<T>, policy: ModelPolicy<T>?, generator g: inout SeededGenerator) -> Tensor<T> {
+        let b = X.shape[0], d = model.states.count
+        let economy = model.economyShocks, agent = model.agentShocks
+        var draws = model.shocks.map { s in Tensor<T>(uninitializedShape: s.perAgent ? [b, 1, 1, N] : [b, 1, 1, 1]) }
+        for r in 0..<b {
+            for i in economy { draws[i].pointer[r] = T(g.normal()) }
+            for n in 0..<N { for i in agent { draws[i].pointer[r * N + n] = T(g.normal()) } }
+        }
+        return withoutGradients {
+            let Xv = Variable(X)
+            let ev = Evaluation<T>(model: model, states: stateTensors(Xv), agentsOfInterest: [], shocks: .simulation(draws.map { Variable($0) }),
+                                   aggregateNodes: 1, ownNodes: 1, network: policy.map { networkOutput(policy: $0, X: Xv) })
+            let next = (0..<d).map { ev.tensor(ev.evaluate(model.transitions[$0], .current, .all), shape: [b, 1, 1, N]).value }
+            if d == 1 { return next[0].reshaped([b, N]) }
+            let out = Tensor<T>(uninitializedShape: [b, N, d])
+            for s in 0..<d { for p in 0..<(b * N) { out.pointer[p * d + s] = next[s].pointer[p] } }
+            return out
+        }
+    }
+
+    /// Every agent's value of control `c` at each state, [B, A] (A = 1 when it is the same for all).
+    public func controlValues(_ X: Tensor<T>, policy: ModelPolicy<T>?, control c: Int = 0) -> Tensor<T> {
+        withoutGradients {
+            let ev = Evaluation<T>(model: model, states: stateTensors(Variable(X)), agentsOfInterest: [], shocks: .simulation([]),
+                                   aggregateNodes: 1, ownNodes: 1, network: policy.map { networkOutput(policy: $0, X: Variable(X)) })
+            return Self.perState(ev.evaluate(policy == nil ? model.simulate[c] : .control(c, next: false), .current, .all), ev, X.shape[0])
+        }
+    }
+
+    /// The exact policy of control `c` at each state, [B, A], when the file gives one.
+    public func exactValues(_ X: Tensor<T>, control c: Int = 0) -> Tensor<T>? {
+        guard let exact = model.exact[c] else { return nil }
+        return withoutGradients {
+            let ev = Evaluation<T>(model: model, states: stateTensors(Variable(X)), agentsOfInterest: [], shocks: .simulation([]),
+                                   aggregateNodes: 1, ownNodes: 1, network: nil)
+            return Self.perState(ev.evaluate(exact, .current, .all), ev, X.shape[0])
+        }
+    }
+
+    /// A current-period value as [B, A].
+    static func perState(_ v: Evaluation<T>.Value, _ ev: Evaluation<T>, _ b: Int) -> Tensor<T> {
+        var t = ev.tensor(v)
+        if t.shape[0] != b { t = t.expanded(to: [b] + t.shape.dropFirst()) }
+        return t.value.reshaped([b, t.value.count / b])
+    }
+
+    public func meanPolicy(_ X: Tensor<T>, policy: ModelPolicy<T>) -> Tensor<T> {
+        Tensor(shape: [X.shape[0]], scalars: stateMeans(controlValues(X, policy: policy)).map { T($0) })
+    }
+
+    public func referenceMeanPolicy(_ X: Tensor<T>) -> Tensor<T>? {
+        exactValues(X).map { Tensor(shape: [X.shape[0]], scalars: stateMeans($0).map { T($0) }) }
+    }
+
+    /// Per state, the mean over agents (and over controls with an exact policy) of |u − u*| and |u − u*|/|u*|.
+    public func policyErrors(_ X: Tensor<T>, policy: ModelPolicy<T>) -> (absolute: [Double], relative: [Double])? {
+        let b = X.shape[0]
+        var absolute = [Double](repeating: 0, count: b), relative = [Double](repeating: 0, count: b), counted = 0
+        for c in model.controls.indices {
+            guard let exact = exactValues(X, control: c) else { continue }
+            let u = controlValues(X, policy: policy, control: c)
+            let per = Swift.max(u.count, exact.count) / b, pu = u.count / b, pe = exact.count / b
+            for r in 0..<b {
+                var a = 0.0, rel = 0.0
+                for i in 0..<per {
+                    let ui = Double(u.pointer[r * pu + (pu == 1 ? 0 : i)]), ei = Double(exact.pointer[r * pe + (pe == 1 ? 0 : i)])
+                    a += Swift.abs(ui - ei); rel += Swift.abs(ui - ei) / Swift.abs(ei)
+                }
+                absolute[r] += a / Double(per); relative[r] += rel / Double(per)
+            }
+            counted += 1
+        }
+        guard counted > 0 else { return nil }
+        return (absolute.map { $0 / Double(counted) }, relative.map { $0 / Double(counted) })
+    }
+
+    /// Mean of the first agent state (the own-path check's band).
+    public func aggregate(_ X: Tensor<T>) -> [Double] {
+        let d = model.states.count
+        return d == 1 ? stateMeans(X) : stateMeans(X, columns: 0..<(d * N), stride: d)
+    }
+
+    /// `mean_<state>` for every agent state and `exact_<control>` (its mean over agents) where given.
+    public func reportColumns(_ X: Tensor<T>) -> [(name: String, values: [Double])] {
+        let d = model.states.count
+        var out: [(String, [Double])] = (0..<d).map { s in
+            ("mean_" + model.states[s], d == 1 ? stateMeans(X) : stateMeans(X, columns: s..<(d * N), stride: d))
+        }
+        for (c, ctl) in model.controls.enumerated() {
+            if let e = exactValues(X, control: c) { out.append(("exact_" + ctl.name, stateMeans(e))) }
+        }
+        return out
+    }
+}
