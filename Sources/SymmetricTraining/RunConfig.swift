@@ -101,7 +101,21 @@ public struct RunConfig: Equatable, Sendable {
     public var optimizer = OptimizerConfig()
     public var trainer = TrainerConfig()
     public var seed: UInt64 = 42
+    /// A model file (`model.file`, `--model`): the economy comes from it, and `model.NAME`
+    /// keys set its parameters (docs/model-files.md).
+    public var modelFile: String? = nil
+    /// `model.NAME` values given for the model file's parameters, in the order given.
+    public var modelValues: [(name: String, value: String)] = []
+    /// The SHA-256 of the model file recorded in a run's config (checked when it is loaded).
+    public var modelSHA256: String? = nil
     public init() {}
+
+    public static func == (a: RunConfig, b: RunConfig) -> Bool {
+        a.kind == b.kind && a.model == b.model && a.extensions == b.extensions && a.method == b.method && a.network == b.network
+            && a.optimizer == b.optimizer && a.trainer == b.trainer && a.seed == b.seed && a.modelFile == b.modelFile
+            && a.modelValues.map { "\($0.name)=\($0.value)" } == b.modelValues.map { "\($0.name)=\($0.value)" }
+            && a.modelSHA256 == b.modelSHA256
+    }
 }
 
 /// A configuration the user wrote that cannot be used; the message names the key and the fix.
@@ -372,7 +386,9 @@ extension RunConfig {
             }
             if case .scalar(let s) = v, ["", "~", "null"].contains(s.string) { continue }
             guard let entries = v.mapping else { throw ConfigError(key: section, "must be a mapping of keys") }
-            for (kk, vv) in entries { try config.set("\(section).\(kk.string ?? "")", scalar: vv) }
+            // the model file first: it decides what the other model.* keys mean
+            let ordered = entries.filter { $0.key.string == "file" } + entries.filter { $0.key.string != "file" }
+            for (kk, vv) in ordered { try config.set("\(section).\(kk.string ?? "")", scalar: vv) }
         }
         return config
     }
@@ -391,6 +407,7 @@ extension RunConfig {
     }
 
     mutating func set(_ path: String, value: String) throws {
+        if try setModelFileKey(path, value: value) { return }
         guard let key = ConfigKey.byPath[path] else {
             let section = path.split(separator: ".").first.map(String.init) ?? path
             let inSection = ConfigKey.all.map(\.path).filter { $0.hasPrefix(section + ".") }
@@ -420,7 +437,13 @@ extension RunConfig {
 
     /// The fully resolved config as YAML; loading it gives back the same `RunConfig`.
     public func yaml() -> String {
-        var out = "# SymmetricDP run configuration (every key; missing keys take these defaults)\n"
+        if modelFile != nil { return modelFileYAML() }
+        return "# SymmetricDP run configuration (every key; missing keys take these defaults)\n" + yamlSections(excluding: [])
+    }
+
+    /// The sections as YAML, each key with its comment, then the seed.
+    func yamlSections(excluding skipped: Set<String>) -> String {
+        var out = ""
         let comments = [
             "model": "economy: N firms, Lucas–Prescott investment (paper eq. 9, 17, 20) and its extensions (§6)",
             "method": "data and expectations: LQ-simulated paths, one draw Ŵ, Gauss–Hermite over ω",
@@ -428,9 +451,11 @@ extension RunConfig {
             "optimizer": "Adam with StepLR",
             "trainer": "stopping rules; precision 32 or 64",
         ]
-        for section in ConfigKey.sections {
+        for section in ConfigKey.sections where !skipped.contains(section) {
             out += "\n# \(comments[section]!)\n\(section):\n"
             for key in ConfigKey.all where key.path.hasPrefix(section + ".") && (ConfigKey.kindSpecific[key.path].map { $0 == kind } ?? true) {
+                // a model file declares its own initial cross-section
+                if modelFile != nil && key.path.hasPrefix("method.X_0_") { continue }
                 let line = "  \(key.path.dropFirst(section.count + 1)): \(key.read(self))"
                 let note = ConfigKey.help[key.path] ?? ""
                 out += note.isEmpty ? line + "\n" : line.padding(toLength: max(line.count, 36), withPad: " ", startingAt: 0) + "  # \(note)\n"
@@ -444,6 +469,12 @@ extension RunConfig {
 
     /// Rejects values outside their allowed ranges, naming the key and the range.
     public func validate(for purpose: Purpose = .solve) throws {
+        if modelFile != nil {
+            guard purpose == .solve else { throw ConfigError(key: "model.file", "this command solves the built-in investment model only; drop model.file") }
+            _ = try compiledModel()
+            try validateSettings()
+            return
+        }
         func check(_ ok: Bool, _ key: String, _ rule: String) throws {
             if !ok { throw ConfigError(key: key, "\(value(of: key) ?? "?") is out of range; \(rule)") }
         }
@@ -485,6 +516,14 @@ extension RunConfig {
             try check(x.customerScale >= 0, "model.customer_scale", "need ≥ 0")
             try check(m.mu == 0, "model.mu", "need μ = 0 with model.kind = customers")
             try check(network.phi == .deepset, "network.phi", "need deepset: nested sets use φ1, φ2 networks")
+        }
+        try validateSettings()
+    }
+
+    /// Checks of the method, network, optimizer and trainer sections (every model).
+    func validateSettings() throws {
+        func check(_ ok: Bool, _ key: String, _ rule: String) throws {
+            if !ok { throw ConfigError(key: key, "\(value(of: key) ?? "?") is out of range; \(rule)") }
         }
         let me = method
         try check(me.omegaQuadratureNodes >= 1 && me.omegaQuadratureNodes <= 50, "method.omega_quadrature_nodes", "need 1 to 50 nodes")

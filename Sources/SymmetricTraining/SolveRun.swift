@@ -2,6 +2,7 @@ import Foundation
 import SymmetricNumerics
 import SymmetricNetworks
 import SymmetricEconomics
+import SymmetricModels
 
 /// A run folder: everything needed to reproduce, resume and inspect one solve.
 ///
@@ -127,6 +128,12 @@ public enum SolveRunner {
         e.normalizeDraw = c.method.normalizeShockVector
         e.firmsPerState = c.method.firmsPerState
         let (loc, scale, x) = (c.method.X0Loc, c.method.X0Scale, c.extensions)
+        if c.modelFile != nil {
+            let compiled = try c.compiledModel()
+            return try Run(config: c, folder: folder, progress: progress) { g in
+                ModelEconomy<T>(model: compiled, architecture: c.network, expectation: e, generator: &g)
+            }
+        }
         switch c.kind {
         case .investment:
             return try Run(config: c, folder: folder, progress: progress) { g in
@@ -187,7 +194,7 @@ final class Run<E: SymmetricEconomy>: RunProtocol {
         } else {
             try AtomicFile.write(config.yaml(), to: folder.config)
         }
-        progress.message("solving \(config.kind.rawValue), N=\(config.model.N), φ=\(config.network.phi.rawValue), \(solver.network.parameterCount) parameters, "
+        progress.message("solving \(config.modelName), N=\(economyN), φ=\(config.network.phi.rawValue), \(solver.network.parameterCount) parameters, "
                          + "\(solver.trainX.shape[0]) training points, float\(config.trainer.precision), seed \(config.seed) → \(folder.url.path)")
         let reason = try solver.fit { record, isBest in
             let tensors = self.solver.checkpointTensors(), meta = self.solver.checkpointMetadata()
@@ -222,12 +229,19 @@ final class Run<E: SymmetricEconomy>: RunProtocol {
                                    seed: config.seed, stopReason: reason)
         try AtomicFile.write(testCSV(test), to: folder.testResults)
         let wall = Double(DispatchTime.now().uptimeNanoseconds - wallStart) / 1e9
-        var extra: [String: Any] = ["N": config.model.N, "phi": config.network.phi.rawValue,
+        var extra: [String: Any] = ["N": economyN, "model": config.modelName, "phi": config.network.phi.rawValue,
                                     "precision": config.trainer.precision, "wall_seconds_this_process": wall,
                                     "attempts": solver.attempt + 1, "screen_restarts": solver.screenRestarts,
                                     "own_path_refinements": solver.refinements,
                                     "data_augmented": solver.dataAugmented]
         if let d = test.lqPolicyRelDeviation { extra["lq_policy_rel_deviation"] = d }
+        if let path = config.modelFile {
+            extra["model_file"] = URL(fileURLWithPath: path).standardizedFileURL.path
+            if let data = FileManager.default.contents(atPath: path) { extra["model_sha256"] = sha256Hex(Array(data)) }
+            if let compiled = try? config.compiledModel() {
+                extra["model_parameters"] = Dictionary(compiled.values.map { ($0.name, $0.value) }, uniquingKeysWith: { $1 })
+            }
+        }
         if let c = solver.lastOwnPathCheck {
             extra["own_path_mse"] = c.mse
             extra["own_path_check_passed"] = c.passed
@@ -238,6 +252,9 @@ final class Run<E: SymmetricEconomy>: RunProtocol {
         return summary
     }
 
+    /// Number of agents of the economy being solved.
+    var economyN: Int { solver.initialState.shape.first ?? config.model.N }
+
     func historyCSV() -> String {
         var s = "epoch,attempt,lr,train_mse,val_mse,val_policy_rel_error,seconds\n"
         for r in solver.history {
@@ -247,10 +264,12 @@ final class Run<E: SymmetricEconomy>: RunProtocol {
     }
 
     func testCSV(_ test: TestEvaluation) -> String {
-        var s = "trajectory,t,u_hat,residual,residual_rms,u_reference\n"
+        var s = "trajectory,t,u_hat,residual,residual_rms,u_reference" + test.columns.map { "," + $0.name }.joined() + "\n"
         s.reserveCapacity(test.rows.count * 80)
-        for r in test.rows {
-            s += "\(r.trajectory),\(r.t),\(r.uHat),\(r.residual),\(r.residualRMS),\(r.uReference.map { "\($0)" } ?? "")\n"
+        for (p, r) in test.rows.enumerated() {
+            s += "\(r.trajectory),\(r.t),\(r.uHat),\(r.residual),\(r.residualRMS),\(r.uReference.map { "\($0)" } ?? "")"
+            for c in test.columns { s += ",\(c.values[p])" }
+            s += "\n"
         }
         return s
     }
@@ -262,9 +281,11 @@ final class Run<E: SymmetricEconomy>: RunProtocol {
         let ts = (0..<T1).map(Double.init)
         let means = byT.map { $0.reduce(0, +) / Double(max($0.count, 1)) }
         let lower = byT.map { quantile($0, 0.025) }, upper = byT.map { quantile($0, 0.975) }
-        var setting = "\(config.kind.rawValue), N=\(config.model.N)"
-        if config.model.nu != 1 { setting += ", ν=\(formatDouble(config.model.nu))" }
-        if config.model.mu != 0 { setting += ", μ=\(config.model.mu)" }
+        var setting = "\(config.modelName), N=\(economyN)"
+        if config.modelFile == nil {
+            if config.model.nu != 1 { setting += ", ν=\(formatDouble(config.model.nu))" }
+            if config.model.mu != 0 { setting += ", μ=\(config.model.mu)" }
+        }
         setting += ", φ=\(config.network.phi.rawValue)"
         var residualPlot = LinePlot(title: "Euler residuals on \(config.method.testTrajectories) test trajectories (\(setting))",
                                     xLabel: "t", yLabel: "ε(X_t)")
@@ -272,14 +293,14 @@ final class Run<E: SymmetricEconomy>: RunProtocol {
         residualPlot.series = [Series(x: ts, y: means, label: "mean ε")]
         try residualPlot.write(to: folder.residualPlot)
 
-        var policyPlot = LinePlot(title: "Policy along test trajectories: û(X_t) vs the LQ solution", xLabel: "t", yLabel: "u(X_t)")
+        var policyPlot = LinePlot(title: "Policy along test trajectories: û(X_t) vs " + (config.modelFile == nil ? "the LQ solution" : "the exact policy"), xLabel: "t", yLabel: "u(X_t)")
         let shown = min(3, config.method.testTrajectories)
         for k in 0..<shown {
             let rows = test.rows.filter { $0.trajectory == k }
             policyPlot.series.append(Series(x: rows.map { Double($0.t) }, y: rows.map(\.uHat), label: "û, trajectory \(k + 1)"))
             if rows.first?.uReference != nil {
                 policyPlot.series.append(Series(x: rows.map { Double($0.t) }, y: rows.map { $0.uReference! },
-                                                label: "u_LQ, trajectory \(k + 1)", dashed: true))
+                                                label: (config.modelFile == nil ? "u_LQ" : "u exact") + ", trajectory \(k + 1)", dashed: true))
             }
         }
         try policyPlot.write(to: folder.policyPlot)

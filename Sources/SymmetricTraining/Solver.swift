@@ -61,6 +61,8 @@ public struct TestEvaluation: Sendable {
     /// Per point: trajectory, t, mean policy û, mean Euler residual, its root mean square over the
     /// point's equations, and the exact mean policy (nil when there is none).
     public var rows: [(trajectory: Int, t: Int, uHat: Double, residual: Double, residualRMS: Double, uReference: Double?)]
+    /// Extra per-point columns from the economy (`mean_x`, `exact_u`, …).
+    public var columns: [(name: String, values: [Double])] = []
 }
 
 /// Solves a symmetric economy by fitting its policy network to Euler residuals on simulated
@@ -375,7 +377,10 @@ public final class Solver<E: SymmetricEconomy> {
         var reference: [Double]? = []
         var absErrors: [Double] = [], relErrors: [Double] = []
         var known = true
+        var columns: [(name: String, values: [Double])] = []
         chunked(X, size: statesPerChunk(economy)) { part in
+            let extra = economy.reportColumns(part)
+            if columns.isEmpty { columns = extra } else { for k in extra.indices { columns[k].values += extra[k].values } }
             if let r = economy.referenceMeanPolicy(part) { reference? += r.scalars.map(Double.init) } else { reference = nil }
             if known, let e = economy.policyErrors(part, policy: network) { absErrors += e.absolute; relErrors += e.relative } else { known = false }
         }
@@ -397,7 +402,7 @@ public final class Solver<E: SymmetricEconomy> {
         }
         return TestEvaluation(testMSE: squares / Double(max(count, 1)),
                               policyAbsError: known ? mean(absErrors) : nil, policyRelError: known ? mean(relErrors) : nil,
-                              lqPolicyRelDeviation: deviation, rows: rows)
+                              lqPolicyRelDeviation: deviation, rows: rows, columns: columns)
     }
 
     // MARK: Checkpoints

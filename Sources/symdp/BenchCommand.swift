@@ -14,8 +14,28 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed rounds (best and median reported).") var rounds = 5
     @Option(help: "phi: identity | moments | deepset.") var phi = "deepset"
     @Flag(help: "Print JSON.") var json = false
+    @Option(help: "Also time a model file's compiled training step against the hand-written investment economy (same data, batch and weights), e.g. models/investment.yaml.") var model: String?
 
     func run() throws {
+        if let model {
+            do {
+                var cfg = RunConfig()
+                try cfg.apply(override: "model.file=\(model)")
+                try cfg.validate()
+                let m = try ModelFileBenchmark(config: cfg).run()
+                var bench = TrainingStepBenchmark()
+                bench.rounds = 2; bench.steps = 3
+                let sgemm = bench.run().sgemmGflops
+                print("Model file \(model) (\(m.model), N=\(m.N)): compiled in \(String(format: "%.1f", m.compileMilliseconds)) ms")
+                print(String(format: "  training step, compiled model file   %8.2f ms (median of rounds)", m.compiledSecondsPerStep * 1e3))
+                print(String(format: "  training step, hand-written Swift     %8.2f ms", m.handWrittenSecondsPerStep * 1e3))
+                print(String(format: "  speed of the compiled model           %8.1f %% of the hand-written one", 100 * m.speedRatio))
+                print(String(format: "  machine: sgemm %.1f GFLOP/s on the training step's shapes, this run", sgemm))
+            } catch {
+                throw CLIError(error)
+            }
+            return
+        }
         guard let kind = PhiKind(rawValue: phi) else { throw ValidationError("--phi must be one of \(PhiKind.allCases.map(\.rawValue))") }
         var bench = TrainingStepBenchmark()
         bench.batch = batch; bench.N = N; bench.steps = steps; bench.rounds = rounds
