@@ -365,7 +365,8 @@ public enum ModelCompiler {
         }
 
         // Analyses.
-        let analysis = Analysis(states: states.count, shocks: shocks, definitions: definitionIRs, transitions: transitionIRs)
+        let analysis = Analysis(states: states.count, shocks: shocks, definitions: definitionIRs, transitions: transitionIRs,
+                                stateNames: states, definitionNames: definitionNames)
         // Outside E, a next-period value that depends on shocks is an error.
         for (k, eq) in equations.enumerated() {
             if let name = analysis.stochasticOutsideExpectation(eq.ir, controls: controls) {
@@ -472,6 +473,8 @@ struct Analysis {
     let shocks: [CompiledModel.Shock]
     let definitions: [IR]
     let transitions: [IR]
+    var stateNames: [String] = []
+    var definitionNames: [String] = []
 
     /// Whether an expression depends on the agent of interest (its states, its shocks, or a
     /// control that differs across agents), given which controls differ across agents.
@@ -523,9 +526,9 @@ struct Analysis {
         func find(_ ir: IR) -> String? {
             switch ir {
             case .expectation: return nil
-            case .state(let s, true): return stateIsStochastic(s) ? "state\(s)'" : nil
+            case .state(let s, true): return stateIsStochastic(s) ? "\(stateNames[s])'" : nil
             case .control(let c, true): return controlStochastic(c) ? "\(controls[c].name)'" : nil
-            case .definition(let d, true): return usesStochasticNext(definitions[d]) ? "definition\(d)'" : nil
+            case .definition(let d, true): return usesStochasticNext(definitions[d]) ? "\(definitionNames[d])'" : nil
             case .negate(let a), .mean(let a): return find(a)
             case .binary(_, let a, let b): return find(a) ?? find(b)
             case .function(_, let args): return args.lazy.compactMap(find).first

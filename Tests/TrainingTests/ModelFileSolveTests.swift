@@ -1,0 +1,74 @@
+import XCTest
+import SymmetricTraining
+
+/// End-to-end solves of model files: the documentation's tutorial model (closed-form policy
+/// u = A + B x + C mean(x), derived in docs/model-files.md) and the shipped investment model.
+final class ModelFileSolveTests: TemporaryFolderTestCase {
+    override class var folderPrefix: String { "symdp-modelfile" }
+
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let tutorial = repository.appendingPathComponent("docs/examples/capacity.yaml")
+
+    func quiet() -> ProgressReporter { let p = ProgressReporter(forceTerminal: false); p.quiet = true; return p }
+
+    func testTheDocumentationShowsTheTutorialFileVerbatim() throws {
+        let doc = try String(contentsOf: Self.repository.appendingPathComponent("docs/model-files.md"), encoding: .utf8)
+        let file = try String(contentsOf: Self.tutorial, encoding: .utf8)
+        XCTAssertTrue(doc.contains("```yaml\n" + file + "```"), "docs/model-files.md must show docs/examples/capacity.yaml verbatim")
+        XCTAssertLessThan(file.split(separator: "\n").count, 40, "the tutorial promises a model in under 40 lines")
+    }
+
+    /// The tutorial's firms choose investment by own capital and the mean: the fit must reach the
+    /// closed-form policy within 0.5 % (the bar for a model file a reviewer writes).
+    func testTutorialModelSolvesToItsClosedFormPolicy() throws {
+        var c = RunConfig()
+        try c.apply(override: "model.file=\(Self.tutorial.path)")
+        try c.apply(override: "model.N=32")
+        try c.apply(override: "method.omega_quadrature_nodes=3")
+        try c.apply(override: "seed=2")
+        try c.validate()
+        let folder = RunFolder(dir.appendingPathComponent("capacity"))
+        let s = try SolveRunner.solve(config: c, folder: folder, progress: quiet())
+        XCTAssertEqual(s.stopReason, .threshold)
+        XCTAssertLessThan(try XCTUnwrap(s.policyRelError), 0.005)
+        XCTAssertLessThan(s.testMSE, 1e-5)
+
+        // the run folder records the model: path, SHA-256, every parameter; the CSV has mean_x and the exact control
+        let config = try String(contentsOf: folder.config, encoding: .utf8)
+        XCTAssertTrue(config.contains("file: \(Self.tutorial.standardizedFileURL.path)"))
+        XCTAssertTrue(config.contains("sha256: "))
+        XCTAssertTrue(config.contains("N: 32.0"))
+        XCTAssertTrue(config.contains("kappa: 0.2"))
+        let header = try String(contentsOf: folder.testResults, encoding: .utf8).split(separator: "\n")[0]
+        XCTAssertEqual(header, "trajectory,t,u_hat,residual,residual_rms,u_reference,mean_x,exact_u")
+        // the folder's config reproduces the run's settings
+        let reloaded = try RunConfig.load(path: folder.config.path)
+        XCTAssertEqual(try reloaded.compiledModel().N, 32)
+        XCTAssertEqual(reloaded.modelOverrides["kappa"], 0.2)
+    }
+
+    func testAnEditedModelFileIsRefusedWhenItsRunConfigIsReused() throws {
+        let copy = dir.appendingPathComponent("m.yaml")
+        try FileManager.default.copyItem(at: Self.tutorial, to: copy)
+        var c = RunConfig()
+        try c.apply(override: "model.file=\(copy.path)")
+        let yaml = c.yaml()
+        try (try String(contentsOf: copy, encoding: .utf8) + "\n# edited\n").write(to: copy, atomically: true, encoding: .utf8)
+        let reloaded = try RunConfig.parse(yaml: yaml)
+        XCTAssertThrowsError(try reloaded.compiledModel()) { XCTAssertTrue("\($0)".contains("has changed since this config was written"), "\($0)") }
+    }
+
+    func testUnknownAndOutOfBoundsParametersAreRejectedBeforeAnyWork() throws {
+        var c = RunConfig()
+        try c.apply(override: "model.file=\(Self.tutorial.path)")
+        try c.apply(override: "model.kapa=0.3")
+        XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("Did you mean 'kappa'?"), "\($0)") }
+        var d = RunConfig()
+        try d.apply(override: "model.file=\(Self.tutorial.path)")
+        try d.apply(override: "model.beta=1.2")
+        XCTAssertThrowsError(try d.validate()) { e in
+            XCTAssertTrue("\(e)".contains("above its maximum"), "\(e)")
+            XCTAssertTrue("\(e)".contains("capacity.yaml:"), "names the file and line: \(e)")
+        }
+    }
+}
