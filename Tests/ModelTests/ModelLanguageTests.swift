@@ -144,6 +144,31 @@ final class ModelLanguageTests: XCTestCase {
         for r in 0..<X.shape[0] { for (k, i) in order.enumerated() { XCTAssertEqual(up[r, k], u[r, i], accuracy: 1e-13) } }
     }
 
+    /// `transform` maps the raw network output to the control: here a saved share of wealth x.
+    func testTransformAppliesToTheNetworkOutput() throws {
+        let yaml = """
+        parameters: {N: 5}
+        agents:
+          states: [x]
+          initial:
+            x: uniform(1, 2)
+        policy: {u: {own: [x], distribution: [x], transform: x * sigmoid(net)}}
+        transition: {x: x - u + 1}
+        equations: {e: u - 0.5 * x}
+        simulate: {u: 0.5 * x}
+        """
+        let m = try ModelCompiler.compile(try ModelFile.parse(yaml: yaml, path: "t.yaml"))
+        XCTAssertTrue(m.controls[0].perAgent)
+        var g = SeededGenerator(seed: 4)
+        let economy = ModelEconomy<Double>(model: m, architecture: smallArchitecture(.identity), generator: &g)
+        let policy = economy.makePolicy(generator: &g)
+        let X = Tensor<Double>(shape: [2, 5], scalars: (0..<10).map { _ in g.uniform(1, 2) })
+        let u = economy.controlValues(X, policy: policy)
+        let net = policy.networks[0]
+        let raw = withoutGradients { net.policy(own: Variable(X.reshaped([2, 5, 1])), pooled: net.pooled(Variable(X))).value }
+        for i in 0..<10 { XCTAssertEqual(u.pointer[i], X.pointer[i] / (1 + Foundation.exp(-raw.pointer[i])), accuracy: 1e-14) }
+    }
+
     func testCompilationIsFast() throws {
         let text = try String(contentsOf: modelsFolder.appendingPathComponent("investment.yaml"), encoding: .utf8)
         let start = Date()
