@@ -22,6 +22,9 @@ public struct ModelFileBenchmark {
         /// Epoch speed of the compiled model relative to the hand-written one (1 = equal).
         public var speedRatio: Double { handWrittenSecondsPerStep / compiledSecondsPerStep }
         public let compileMilliseconds: Double
+        /// One validation pass (Euler residuals and policy errors on the validation data), seconds.
+        public let compiledValidationSeconds: Double
+        public let handWrittenValidationSeconds: Double
     }
 
     /// Runs the comparison; the hand-written economy gets the model file's parameter values of the
@@ -62,7 +65,16 @@ public struct ModelFileBenchmark {
         var a: [Double] = [], b: [Double] = []
         for _ in 0..<rounds { a.append(time(fileSolver)); b.append(time(handSolver)) }
         a.sort(); b.sort()
+        func validation<E>(_ s: Solver<E>) -> Double {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = s.mse(s.valX); _ = s.policyRelError(s.valX)
+            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        }
+        var va: [Double] = [], vb: [Double] = []
+        for _ in 0..<3 { va.append(validation(fileSolver)); vb.append(validation(handSolver)) }
+        va.sort(); vb.sort()
         return Report(model: compiled.file.name, N: compiled.N, compiledSecondsPerStep: a[a.count / 2],
-                      handWrittenSecondsPerStep: b[b.count / 2], compileMilliseconds: compileMs)
+                      handWrittenSecondsPerStep: b[b.count / 2], compileMilliseconds: compileMs,
+                      compiledValidationSeconds: va[1], handWrittenValidationSeconds: vb[1])
     }
 }

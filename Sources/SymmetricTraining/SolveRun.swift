@@ -128,26 +128,19 @@ public enum SolveRunner {
         e.normalizeDraw = c.method.normalizeShockVector
         e.firmsPerState = c.method.firmsPerState
         let (loc, scale, x) = (c.method.X0Loc, c.method.X0Scale, c.extensions)
-        if c.modelFile != nil {
-            let compiled = try c.compiledModel()
+        // a model file: given (model.file), or the one behind model.kind (investment, productivity)
+        if let compiled = try c.modelFile != nil ? c.compiledModel() : ShippedModels.compile(c) {
             return try Run(config: c, folder: folder, progress: progress) { g in
                 ModelEconomy<T>(model: compiled, architecture: c.network, expectation: e, generator: &g)
             }
         }
         switch c.kind {
-        case .investment:
-            return try Run(config: c, folder: folder, progress: progress) { g in
-                try InvestmentEconomy<T>(model: c.model, architecture: c.network, expectation: e, initialLoc: loc, initialScale: scale, generator: &g)
-            }
+        case .investment, .productivity:
+            fatalError("model.kind \(c.kind.rawValue) is a shipped model file")
         case .types:
             return try Run(config: c, folder: folder, progress: progress) { g in
                 try MultiTypeEconomy<T>(model: c.model, productivities: x.typeProductivities, sizes: x.typeSizes, architecture: c.network,
                                         expectation: e, initialLoc: loc, initialScale: scale, generator: &g)
-            }
-        case .productivity:
-            return try Run(config: c, folder: folder, progress: progress) { g in
-                try ProductivityEconomy<T>(model: c.model, rhoY: x.rhoY, sigmaY: x.sigmaY, architecture: c.network,
-                                           expectation: e, initialLoc: loc, initialScale: scale, generator: &g)
             }
         case .customers:
             return try Run(config: c, folder: folder, progress: progress) { g in
@@ -235,12 +228,11 @@ final class Run<E: SymmetricEconomy>: RunProtocol {
                                     "own_path_refinements": solver.refinements,
                                     "data_augmented": solver.dataAugmented]
         if let d = test.lqPolicyRelDeviation { extra["lq_policy_rel_deviation"] = d }
-        if let path = config.modelFile {
+        if let economy = solver.economy as? ModelEconomy<T> {
+            let path = economy.model.file.path
             extra["model_file"] = URL(fileURLWithPath: path).standardizedFileURL.path
             if let data = FileManager.default.contents(atPath: path) { extra["model_sha256"] = sha256Hex(Array(data)) }
-            if let compiled = try? config.compiledModel() {
-                extra["model_parameters"] = Dictionary(compiled.values.map { ($0.name, $0.value) }, uniquingKeysWith: { $1 })
-            }
+            extra["model_parameters"] = Dictionary(economy.model.values.map { ($0.name, $0.value) }, uniquingKeysWith: { $1 })
         }
         if let c = solver.lastOwnPathCheck {
             extra["own_path_mse"] = c.mse

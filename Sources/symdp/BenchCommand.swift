@@ -30,6 +30,7 @@ struct BenchCommand: ParsableCommand {
                 print(String(format: "  training step, compiled model file   %8.2f ms (median of rounds)", m.compiledSecondsPerStep * 1e3))
                 print(String(format: "  training step, hand-written Swift     %8.2f ms", m.handWrittenSecondsPerStep * 1e3))
                 print(String(format: "  speed of the compiled model           %8.1f %% of the hand-written one", 100 * m.speedRatio))
+                print(String(format: "  validation pass, compiled / hand-written  %.3f s / %.3f s", m.compiledValidationSeconds, m.handWrittenValidationSeconds))
                 print(String(format: "  machine: sgemm %.1f GFLOP/s on the training step's shapes, this run", sgemm))
             } catch {
                 throw CLIError(error)

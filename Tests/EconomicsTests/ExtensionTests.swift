@@ -147,32 +147,6 @@ final class ExtensionTests: XCTestCase {
         XCTAssertGreaterThan(abs(u(Z) - u(separate)), 1e-8)
     }
 
-    func testProductivityResidualVanishesAtTheLQPolicyWithConstantProductivity() throws {
-        var m = InvestmentModel(); m.N = 9
-        var g = SeededGenerator(seed: 8)
-        let economy = try ProductivityEconomy<Double>(model: m, rhoY: 0.9, sigmaY: 0, architecture: architecture(.identity, rhoLayers: 0),
-                                                      expectation: ExpectationSettings(), initialLoc: 0.9, initialScale: 0.05, generator: &g)
-        let net = economy.makePolicy(generator: &g)
-        let w = net.rho.layers[0].weight.value.pointer   // inputs [own y, mean X, mean Y]
-        w[0] = 0; w[1] = lq(m).H1; w[2] = 0
-        net.rho.layers[0].bias!.value.pointer[0] = lq(m).H0
-        let Z = Tensor<Double>(uninitializedShape: [3, m.N, 2])
-        for i in 0..<(3 * m.N) { Z.pointer[2 * i] = 0.8 + 0.01 * Double(i % 7); Z.pointer[2 * i + 1] = 1 }
-        let eps = withoutGradients { economy.eulerResidual(Variable(Z), policy: net, subsample: nil).value }
-        for e in eps.scalars { XCTAssertEqual(e, 0, accuracy: 1e-12) }
-    }
-
-    func testProductivityResidualGradientMatchesFiniteDifferences() throws {
-        var m = InvestmentModel(); m.N = 5
-        var e = ExpectationSettings(); e.aggregateNodes = 2; e.ownNodes = 2; e.firmsPerState = 2
-        var g = SeededGenerator(seed: 9)
-        let economy = try ProductivityEconomy<Double>(model: m, rhoY: 0.8, sigmaY: 0.1, architecture: architecture(),
-                                                      expectation: e, initialLoc: 0.9, initialScale: 0.05, generator: &g)
-        let net = economy.makePolicy(generator: &g)
-        let Z = Tensor<Double>.randomNormal(shape: [2, m.N, 2], mean: 1, std: 0.1, using: &g)
-        checkResidualGradients(net) { economy.eulerResidual(Variable(Z), policy: net, subsample: 3) }
-    }
-
     // MARK: Nested sets (§6.3)
 
     func testNestedNetworkIsInvariantAtBothLevels() {

@@ -109,7 +109,7 @@ final class ModelEquivalenceTests: XCTestCase {
         expectation.firmsPerState = 6
         var g1 = SeededGenerator(seed: 4), g2 = SeededGenerator(seed: 4)
         let file = ModelEconomy<Double>(model: compiled, architecture: smallArchitecture(), expectation: expectation, generator: &g1)
-        let swift = try ProductivityEconomy<Double>(model: model, rhoY: 0.9, sigmaY: 0.02, architecture: smallArchitecture(),
+        let swift = try ProductivityOracle<Double>(model: model, rhoY: 0.9, sigmaY: 0.02, architecture: smallArchitecture(),
                                                     expectation: expectation, initialLoc: 0.9, initialScale: 0.05, generator: &g2)
         XCTAssertEqual(file.model.ownQuadratureShocks, [1], "own quadrature over the productivity shock only")
         var n1 = SeededGenerator(seed: 8), n2 = SeededGenerator(seed: 8)

@@ -49,7 +49,7 @@ final class SolveTests: TemporaryFolderTestCase {
         }
         XCTAssertEqual(m["params"] as? Int, 49_921)   // 49,408 weights (paper) + 513 biases
         let csv = try String(contentsOf: folder.testResults, encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(csv.first, "trajectory,t,u_hat,residual,residual_rms,u_reference")
+        XCTAssertEqual(csv.first, "trajectory,t,u_hat,residual,residual_rms,u_reference,mean_x,exact_u")
         XCTAssertEqual(csv.count, 1 + c.method.testTrajectories * (c.method.T + 1))
         let history = try String(contentsOf: folder.history, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(history.count, 1 + s.epochs)

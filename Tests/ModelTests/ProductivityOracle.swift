@@ -1,8 +1,10 @@
 import RealModule
 import SymmetricNumerics
 import SymmetricNetworks
+import SymmetricEconomics
 
-/// Firms with a two-dimensional state z = (x, y) (paper §6.3): capital x and a stochastic
+/// TEST ORACLE — the retired hand-written economy that `models/productivity.yaml` replaced; kept
+/// only to check the model file (ModelEquivalenceTests). Firms with a two-dimensional state z = (x, y) (paper §6.3): capital x and a stochastic
 /// productivity y that scales output, `log y' = ρ_y log y + σ_y ε`, independent across firms.
 ///
 /// Output is y·x; the price depends on aggregate output, `p(Z) = α0 − α1·((1/N) Σ max(0, Y_i X_i)^ν)^ζ`;
@@ -18,7 +20,7 @@ import SymmetricNetworks
 /// in the controls with exogenous, stationary productivities (docs/extensions.md).
 /// The policy network is `ρ(y, mean φ(X_i, Y_i))` with φ: R² → R^L: invariant to permuting
 /// firms, not to permuting the x's and the y's separately.
-public struct ProductivityEconomy<T: TensorScalar>: SymmetricEconomy {
+struct ProductivityOracle<T: TensorScalar>: SymmetricEconomy {
     public let model: InvestmentModel
     public let rhoY: Double, sigmaY: Double
     public let architecture: SymmetricArchitecture
@@ -38,13 +40,13 @@ public struct ProductivityEconomy<T: TensorScalar>: SymmetricEconomy {
         ownShock = GaussHermite(nodes: expectation.ownNodes)
     }
 
-    init(copying o: ProductivityEconomy, base: InvestmentEconomy<T>) {
+    init(copying o: ProductivityOracle, base: InvestmentEconomy<T>) {
         model = o.model; rhoY = o.rhoY; sigmaY = o.sigmaY; architecture = o.architecture; expectation = o.expectation
         self.base = base; productivityDraw = o.productivityDraw; ownShock = o.ownShock
     }
 
-    public func withAggregateQuadrature(nodes: Int) -> ProductivityEconomy {
-        ProductivityEconomy(copying: self, base: base.withAggregateQuadrature(nodes: nodes))
+    public func withAggregateQuadrature(nodes: Int) -> ProductivityOracle {
+        ProductivityOracle(copying: self, base: base.withAggregateQuadrature(nodes: nodes))
     }
 
     public var stateShape: [Int] { [model.N, 2] }
@@ -70,7 +72,7 @@ public struct ProductivityEconomy<T: TensorScalar>: SymmetricEconomy {
     /// Euler residuals of the firms of interest, [batch, F].
     public func eulerResidual(_ Z: Variable<T>, policy: SymmetricNetwork<T>, subsample: UInt64?) -> Variable<T> {
         let b = Z.shape[0], n = model.N, ko = base.omega.nodes.count, kw = ownShock.nodes.count
-        let firms = base.firmsOfInterest(subsample), f = firms.count
+        let firms = agentsOfInterest(count: model.N, perState: expectation.firmsPerState, subsample: subsample), f = firms.count
         let X = Z.slice(axis: 2, 0..<1).reshaped([b, n])
         let Y = Z.slice(axis: 2, 1..<2).reshaped([b, n])
         let u = controls(Z, policy: policy)                                          // [b, N]
