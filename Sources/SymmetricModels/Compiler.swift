@@ -21,6 +21,23 @@ public struct CompiledModel: Sendable {
         public var ownDropped: [Int]
         /// Whether the control differs across agents (own inputs, or a transform of own states).
         public var perAgent: Bool
+        /// Economy-level (Markov) states fed to ρ, after the own states.
+        public var aggregate: [Int] = []
+    }
+    /// A discrete state with its Markov chain (extension; docs/model-files.md).
+    public struct Chain: Sendable {
+        public var name: String
+        public var perAgent: Bool
+        public var values: [Double]
+        /// Economy-level: P[z][z'].
+        public var economyTransition: [[Double]]
+        /// Agent-level: P[z][z'][e][e'] given the economy-level chain `given` (z dimensions 1 without one).
+        public var agentTransition: [[[[Double]]]]
+        /// State index of the economy-level chain an agent-level chain depends on.
+        public var given: Int?
+        /// Economy-level: the initial index; agent-level: initial shares of each value.
+        public var initialIndex: Int
+        public var initialShares: [Double]
     }
     public struct Shock: Sendable {
         public var name: String
@@ -31,7 +48,13 @@ public struct CompiledModel: Sendable {
     /// Parameters then derived parameters, with their values.
     public let values: [(name: String, value: Double)]
     public let N: Int
+    /// Agent states, then the Markov states (agent- and economy-level), in the order of the
+    /// state tensor's columns.
     public let states: [String]
+    /// The first `continuousStates` states have transitions; the rest are Markov states.
+    public let continuousStates: Int
+    /// Chains of the Markov states, by `state index − continuousStates`.
+    public let chains: [Chain]
     public let shocks: [Shock]
     public let controls: [Control]
     public let definitions: [(name: String, ir: IR)]
@@ -50,6 +73,9 @@ public struct CompiledModel: Sendable {
     /// Agent shocks the expectation integrates by Gauss–Hermite for the agent of interest.
     public let ownQuadratureShocks: [Int]
 
+    public func chain(_ state: Int) -> Chain? { state >= continuousStates ? chains[state - continuousStates] : nil }
+    /// Whether a state is the same for every agent (an economy-level Markov state).
+    public func isEconomyLevel(_ state: Int) -> Bool { chain(state).map { !$0.perAgent } ?? false }
     public var economyShocks: [Int] { shocks.indices.filter { !shocks[$0].perAgent } }
     public var agentShocks: [Int] { shocks.indices.filter { shocks[$0].perAgent } }
     public func value(of name: String) -> Double? { values.first { $0.name == name }?.value }
@@ -117,13 +143,16 @@ public enum ModelCompiler {
             throw ModelFileError(section("agents"), "agents.states must name at least one agent state, e.g. states: [x]")
         }
         for (s, at) in file.states { try declare(s, "state", at) }
+        for m in file.markov { try declare(m.name, "Markov state", m.location) }
         for s in file.shocks { try declare(s.name, "shock", s.location) }
         guard !file.policies.isEmpty else {
             throw ModelFileError(section("policy"), "the model needs a policy: at least one control, e.g. policy: {u: {own: [], distribution: [x]}}")
         }
         for p in file.policies { try declare(p.name, "control", p.location) }
         for d in file.definitions { try declare(d.name, "definition", d.location) }
-        let states = file.states.map(\.0)
+        let continuousStates = file.states.count
+        let states = file.states.map(\.0) + file.markov.map(\.name)
+        let chains = try compileChains(file, continuousStates: continuousStates)
         let shocks = file.shocks.map { CompiledModel.Shock(name: $0.name, perAgent: $0.scope == .agent) }
         let controlNames = file.policies.map(\.name)
         let definitionNames = file.definitions.map(\.name)
@@ -262,8 +291,12 @@ public enum ModelCompiler {
             }
             let own = try stateIndices(p.own, "own")
             let distribution = try stateIndices(p.distribution, "distribution")
-            if let first = p.aggregate.first {
-                throw ModelFileError(first.1, "aggregate (economy-level) states are not supported yet; the policy sees the economy through mean(...) of agent states")
+            let aggregate = try stateIndices(p.aggregate, "aggregate")
+            for (i, (name, at)) in zip(own + distribution, p.own + p.distribution) where chains.indices.contains(i - continuousStates) && !chains[i - continuousStates].perAgent {
+                throw ModelFileError(at, "'\(name)' is an economy-level state: list it under aggregate: [\(name)], not among the agent's own or pooled states")
+            }
+            for (i, (name, at)) in zip(aggregate, p.aggregate) where !(i >= continuousStates && !chains[i - continuousStates].perAgent) {
+                throw ModelFileError(at, "aggregate: [\(name)] must name economy-level (per: economy) Markov states; agent states go in own or distribution")
             }
             guard !distribution.isEmpty else {
                 throw ModelFileError(p.location, "policy '\(p.name)' needs distribution: [...], the agent states pooled as mean_i φ(...)")
@@ -274,12 +307,16 @@ public enum ModelCompiler {
                 c.allowNet = true; c.definitionsVisible = allDefinitions; c.definitionsWithoutControlsOrShocks = true
                 transform = try resolve(t, c)
             }
-            controls.append(.init(name: p.name, own: own, distribution: distribution, transform: transform, ownDropped: [], perAgent: false))
+            controls.append(.init(name: p.name, own: own, distribution: distribution, transform: transform, ownDropped: [], perAgent: false,
+                                  aggregate: aggregate))
         }
 
         // Transitions: one per state.
         var transitions = [IR?](repeating: nil, count: states.count)
         for t in file.transitions {
+            if let m = file.markov.first(where: { $0.name == t.name }) {
+                throw ModelFileError(t.location, "'\(t.name)' is a Markov state (line \(m.location.line)): it moves by its chain; remove its transition")
+            }
             guard let i = states.firstIndex(of: t.name) else {
                 let hint = closestName(t.name, in: states).map { " Did you mean '\($0)'?" } ?? ""
                 throw ModelFileError(t.location, "transition for '\(t.name)', which is not an agent state.\(hint) States: \(states.joined(separator: ", "))")
@@ -288,10 +325,11 @@ public enum ModelCompiler {
             c.allowShocks = true; c.allowControls = true; c.definitionsVisible = allDefinitions
             transitions[i] = try resolve(t.expression, c)
         }
-        for (i, s) in states.enumerated() where transitions[i] == nil {
+        for (i, s) in states.enumerated() where transitions[i] == nil && i < continuousStates {
             throw ModelFileError(file.states[i].1, "state '\(s)' has no transition: add '\(s): <next-period value>' under transition:")
         }
-        let transitionIRs = transitions.map { $0! }
+        // a Markov state's "transition" is its chain; the placeholder is never evaluated
+        let transitionIRs = transitions.enumerated().map { $1 ?? .state($0, next: false) }
 
         // Equations.
         guard !file.equations.isEmpty else {
@@ -352,21 +390,25 @@ public enum ModelCompiler {
         }
 
         // Initial cross-section.
-        var initial = [Expression?](repeating: nil, count: states.count)
+        var initial = [Expression?](repeating: nil, count: continuousStates)
         for d in file.initial {
-            guard let i = states.firstIndex(of: d.name) else {
+            guard let i = states.firstIndex(of: d.name), i < continuousStates else {
+                if file.markov.contains(where: { $0.name == d.name }) {
+                    throw ModelFileError(d.location, "'\(d.name)' is a Markov state: give its initial value or shares in markov.\(d.name).initial")
+                }
                 throw ModelFileError(d.location, "initial value for '\(d.name)', which is not an agent state. States: \(states.joined(separator: ", "))")
             }
             try checkInitial(d.expression, constants: constants)
             initial[i] = d.expression
         }
-        for (i, s) in states.enumerated() where initial[i] == nil {
+        for (i, s) in states.enumerated() where i < continuousStates && initial[i] == nil {
             throw ModelFileError(file.states[i].1, "state '\(s)' has no initial value: add '\(s): <expression>' under agents.initial (e.g. abs(normal(1, 0.1)))")
         }
 
         // Analyses.
         let analysis = Analysis(states: states.count, shocks: shocks, definitions: definitionIRs, transitions: transitionIRs,
-                                stateNames: states, definitionNames: definitionNames)
+                                stateNames: states, definitionNames: definitionNames, continuousStates: continuousStates,
+                                stateIsAgentLevel: states.indices.map { $0 < continuousStates || chains[$0 - continuousStates].perAgent })
         // Outside E, a next-period value that depends on shocks is an error.
         for (k, eq) in equations.enumerated() {
             if let name = analysis.stochasticOutsideExpectation(eq.ir, controls: controls) {
@@ -395,11 +437,106 @@ public enum ModelCompiler {
         var ownShocks = Set<Int>()
         for eq in equations { ownShocks.formUnion(analysis.ownShocks(eq.ir, next: false, controls: controls)) }
 
-        return CompiledModel(file: file, values: values, N: N, states: states, shocks: shocks, controls: controls,
+        return CompiledModel(file: file, values: values, N: N, states: states, continuousStates: continuousStates, chains: chains,
+                             shocks: shocks, controls: controls,
                              definitions: zip(definitionNames, definitionIRs).map { ($0, $1) }, transitions: transitionIRs,
                              equations: equations, simulate: simulate, exact: exact, statistics: statistics,
                              initial: initial.map { $0! }, perAgentResiduals: perAgentResiduals,
                              ownQuadratureShocks: ownShocks.sorted())
+    }
+
+    /// Checks the Markov chains and derives what the evaluator needs: P(z'|z) for economy-level
+    /// states, P(e'|e, z, z') for agent-level ones (from a joint matrix over (z, e) pairs, z
+    /// slowest, or from the agent's own matrix), and initial values and shares.
+    static func compileChains(_ file: ModelFile, continuousStates: Int) throws -> [CompiledModel.Chain] {
+        func checkMatrix(_ m: [[Double]], size: Int, _ what: String, _ at: SourceLocation) throws -> [[Double]] {
+            guard m.count == size, m.allSatisfy({ $0.count == size }) else {
+                throw ModelFileError(at, "\(what) must be \(size)×\(size), got \(m.count) rows of \(m.map { "\($0.count)" }.joined(separator: "/"))")
+            }
+            return try m.enumerated().map { r, row in
+                guard row.allSatisfy({ $0 >= 0 }) else { throw ModelFileError(at, "\(what): row \(r + 1) has a negative probability") }
+                let sum = row.reduce(0, +)
+                guard abs(sum - 1) < 1e-5 else { throw ModelFileError(at, "\(what): row \(r + 1) sums to \(sum), not 1") }
+                return row.map { $0 / sum }
+            }
+        }
+        func stationary(_ P: [[Double]]) -> [Double] {
+            var p = [Double](repeating: 1 / Double(P.count), count: P.count)
+            for _ in 0..<20_000 {
+                var q = [Double](repeating: 0, count: P.count)
+                for i in P.indices { for j in P.indices { q[j] += p[i] * P[i][j] } }
+                p = q
+            }
+            return p
+        }
+        var chains: [CompiledModel.Chain] = []
+        var economyTransitions: [String: [[Double]]] = [:]
+        // economy-level chains first (agent-level ones refer to them)
+        for m in file.markov where !m.perAgent {
+            if m.jointWith != nil { throw ModelFileError(m.location, "joint belongs to the agent-level chain; give the economy-level '\(m.name)' its values (and optionally its transition)") }
+            var P = try m.transition.map { try checkMatrix($0, size: m.values.count, "transition of '\(m.name)'", m.location) }
+            if P == nil, let agent = file.markov.first(where: { $0.jointWith?.0 == m.name }), let joint = agent.joint {
+                let ne = agent.values.count, nz = m.values.count
+                let J = try checkMatrix(joint, size: nz * ne, "joint matrix of '\(agent.name)' with '\(m.name)'", agent.location)
+                P = (0..<nz).map { z in (0..<nz).map { z2 in (0..<ne).reduce(0) { $0 + J[z * ne][z2 * ne + $1] } } }
+            }
+            guard let P else { throw ModelFileError(m.location, "Markov state '\(m.name)' needs transition: [[...]] (or an agent-level chain joint with it)") }
+            economyTransitions[m.name] = P
+        }
+        let economyIndex = Dictionary(uniqueKeysWithValues: file.markov.enumerated().map { ($1.name, continuousStates + $0) })
+        for m in file.markov {
+            if !m.perAgent {
+                let P = economyTransitions[m.name]!
+                var index = 0
+                if let v = m.initialValue {
+                    guard let i = m.values.firstIndex(of: v) else { throw ModelFileError(m.location, "initial \(v) of '\(m.name)' is not one of its values \(m.values)") }
+                    index = i
+                }
+                chains.append(.init(name: m.name, perAgent: false, values: m.values, economyTransition: P, agentTransition: [],
+                                    given: nil, initialIndex: index, initialShares: []))
+                continue
+            }
+            let ne = m.values.count
+            var conditional: [[[[Double]]]]
+            var given: Int? = nil
+            var shares: [Double]
+            if let (with, at) = m.jointWith {
+                guard let z = file.markov.first(where: { $0.name == with && !$0.perAgent }), let Pz = economyTransitions[with] else {
+                    throw ModelFileError(at, "joint.with: '\(with)' must be an economy-level Markov state declared under markov")
+                }
+                guard let joint = m.joint else { throw ModelFileError(m.location, "joint needs matrix: [[...]] over (\(with), \(m.name)) pairs") }
+                let nz = z.values.count
+                let J = try checkMatrix(joint, size: nz * ne, "joint matrix of '\(m.name)' with '\(with)'", m.location)
+                conditional = Array(repeating: Array(repeating: Array(repeating: Array(repeating: 0, count: ne), count: ne), count: nz), count: nz)
+                for zi in 0..<nz { for zj in 0..<nz { for ei in 0..<ne {
+                    let pz = (0..<ne).reduce(0) { $0 + J[zi * ne + ei][zj * ne + $1] }
+                    guard abs(pz - Pz[zi][zj]) < 1e-4 else {
+                        throw ModelFileError(m.location, "the joint matrix implies P(\(with)' = \(z.values[zj]) | \(with) = \(z.values[zi]), \(m.name) = \(m.values[ei])) = \(pz), but \(with)'s chain gives \(Pz[zi][zj]): the aggregate chain must not depend on \(m.name)")
+                    }
+                    for ej in 0..<ne { conditional[zi][zj][ei][ej] = pz > 0 ? J[zi * ne + ei][zj * ne + ej] / pz : (ei == ej ? 1 : 0) }
+                } } }
+                given = economyIndex[with]
+                // initial shares: the joint chain's stationary distribution given the initial z
+                let zi0 = z.initialValue.flatMap { z.values.firstIndex(of: $0) } ?? 0
+                let pi = stationary(J)
+                let block = (0..<ne).map { pi[zi0 * ne + $0] }
+                shares = block.map { $0 / block.reduce(0, +) }
+            } else {
+                guard let T = m.transition else { throw ModelFileError(m.location, "agent-level Markov state '\(m.name)' needs transition: [[...]] or joint: {with: Z, matrix: [[...]]}") }
+                let P = try checkMatrix(T, size: ne, "transition of '\(m.name)'", m.location)
+                conditional = [[P]]
+                shares = stationary(P)
+            }
+            if let given = m.initialShares {
+                guard given.count == ne, abs(given.reduce(0, +) - 1) < 1e-6, given.allSatisfy({ $0 >= 0 }) else {
+                    throw ModelFileError(m.location, "initial shares of '\(m.name)' must be \(ne) non-negative numbers that sum to 1")
+                }
+                shares = given
+            }
+            chains.append(.init(name: m.name, perAgent: true, values: m.values, economyTransition: [], agentTransition: conditional,
+                                given: given, initialIndex: 0, initialShares: shares))
+        }
+        return chains
     }
 
     /// Value of a constant expression (derived parameters).
@@ -475,13 +612,18 @@ struct Analysis {
     let transitions: [IR]
     var stateNames: [String] = []
     var definitionNames: [String] = []
+    var continuousStates = Int.max
+    var stateIsAgentLevel: [Bool] = []
+
+    /// The random source of a Markov state in the own-quadrature set: `shocks.count + state`.
+    func markovSource(_ s: Int) -> Int { shocks.count + s }
 
     /// Whether an expression depends on the agent of interest (its states, its shocks, or a
     /// control that differs across agents), given which controls differ across agents.
     func isAgentLevel(_ ir: IR, controlsPerAgent: [Bool]) -> Bool {
         switch ir {
         case .constant, .net, .mean: return false
-        case .state: return true
+        case .state(let s, _): return s >= stateIsAgentLevel.count || stateIsAgentLevel[s]
         case .shock(let i): return shocks[i].perAgent
         case .control(let i, _): return i < controlsPerAgent.count && controlsPerAgent[i]
         case .definition(let i, _): return isAgentLevel(definitions[i], controlsPerAgent: controlsPerAgent)
@@ -503,13 +645,13 @@ struct Analysis {
         }
     }
 
-    func stateIsStochastic(_ s: Int) -> Bool { !shocksUsed(transitions[s]).isEmpty }
+    func stateIsStochastic(_ s: Int) -> Bool { s >= continuousStates || !shocksUsed(transitions[s]).isEmpty }
 
     /// The first next-period value outside `E[·]` that depends on shocks (its name for the message), if any.
     func stochasticOutsideExpectation(_ ir: IR, controls: [CompiledModel.Control]) -> String? {
         func controlStochastic(_ c: Int) -> Bool {
             let ctl = controls[c]
-            let inputs = Set(ctl.own + ctl.distribution + ctl.ownDropped)
+            let inputs = Set(ctl.own + ctl.distribution + ctl.ownDropped + ctl.aggregate)
             return inputs.contains { stateIsStochastic($0) } || (ctl.transform.map { usesStochasticNext($0) } ?? false)
         }
         func usesStochasticNext(_ ir: IR) -> Bool {
@@ -542,7 +684,10 @@ struct Analysis {
     /// period (the ones its expectation integrates by quadrature); `next` when `ir` is already
     /// evaluated one period ahead.
     func ownShocks(_ ir: IR, next: Bool, controls: [CompiledModel.Control]) -> Set<Int> {
-        func agentShocksOfTransition(_ s: Int) -> Set<Int> { shocksUsed(transitions[s]).filter { shocks[$0].perAgent } }
+        func agentShocksOfTransition(_ s: Int) -> Set<Int> {
+            if s >= continuousStates { return stateIsAgentLevel[s] ? [markovSource(s)] : [] }
+            return shocksUsed(transitions[s]).filter { shocks[$0].perAgent }
+        }
         switch ir {
         case .constant, .net, .mean: return []
         case .shock(let i): return shocks[i].perAgent ? [i] : []

@@ -16,12 +16,27 @@ final class Evaluation<T: TensorScalar> {
         case tensor(Variable<T>)
     }
 
-    /// Where shocks come from: the expectation's grid and fixed draws, or fresh draws.
-    enum ShockSource {
-        /// Per shock: values seen by all agents [1,K,1,1] / [1,1,1,N], and by the agents of interest.
-        case expectation(all: [Variable<T>], interest: [Variable<T>])
-        /// Fresh draws: [B,1,1,1] for economy shocks, [B,1,1,N] for agent shocks.
-        case simulation([Variable<T>])
+    /// Where next period's randomness comes from: the expectation's grids and fixed draws, or
+    /// fresh draws (simulation).
+    struct ShockSource {
+        /// Per shock: the values seen by all agents ([1,K,1,1] aggregate grid, [1,1,1,N] the fixed
+        /// draw; [B,1,1,1] / [B,1,1,N] fresh draws) and by the agents of interest.
+        var all: [Variable<T>]
+        var interest: [Variable<T>]
+        /// Per Markov state: next period's index for all agents ([1,K,1,1], [B,K,1,N]; fresh
+        /// [B,1,1,1] / [B,1,1,N]) and for the agents of interest ([1,1,J,1] own grid).
+        var markovAll: [Int: Variable<T>] = [:]
+        var markovInterest: [Int: Variable<T>] = [:]
+        var isExpectation: Bool
+        /// Quadrature weights [B|1, K, J, F|1] when they depend on the state (Markov chains).
+        var weights: Variable<T>? = nil
+
+        static func expectation(all: [Variable<T>], interest: [Variable<T>]) -> ShockSource {
+            ShockSource(all: all, interest: interest, isExpectation: true)
+        }
+        static func simulation(_ draws: [Variable<T>]) -> ShockSource {
+            ShockSource(all: draws, interest: draws, isExpectation: false)
+        }
     }
 
     /// Computes a control's raw network output at (period, view), given the evaluation (for inputs).
@@ -29,7 +44,8 @@ final class Evaluation<T: TensorScalar> {
 
     let model: CompiledModel
     let batch: Int
-    /// Current-period states, one [B, 1, 1, N] tensor per agent state.
+    /// Current-period states as stored, one tensor per state: [B, 1, 1, N] for agent states,
+    /// [B, 1, 1, 1] for economy-level ones (Markov states as their index).
     let currentStates: [Variable<T>]
     let agentsOfInterest: [Int]
     let shocks: ShockSource
@@ -84,15 +100,29 @@ final class Evaluation<T: TensorScalar> {
         return v
     }
 
-    /// Agent state `s` at `period` for the agents of `view`.
+    /// State `s` at `period` for the agents of `view` (a Markov state's value, not its index).
     func state(_ s: Int, _ period: Period, _ view: View) -> Value {
+        guard let chain = model.chain(s) else { return rawState(s, period, view) }
+        return memo(3, s, period, view) {
+            let index = tensor(rawState(s, period, view))
+            let values = chain.values
+            return .tensor(Variable(index.value.map { T(values[min(values.count - 1, max(0, Int(Double($0).rounded())))]) }))
+        }
+    }
+
+    /// State `s` as stored (a Markov state's index): what the networks see.
+    func rawState(_ s: Int, _ period: Period, _ view: View) -> Value {
         memo(0, s, period, view) {
+            let economyLevel = model.isEconomyLevel(s)
             switch period {
             case .current:
                 let x = currentStates[s]
-                guard view == .interest else { return .tensor(x) }
+                guard view == .interest, !economyLevel else { return .tensor(x) }
                 return .tensor(x.reshaped([batch, N]).gather(axis1: agentsOfInterest).reshaped([batch, 1, 1, agentsOfInterest.count]))
             case .next:
+                if model.chain(s) != nil {
+                    return .tensor(view == .interest && !economyLevel ? shocks.markovInterest[s]! : shocks.markovAll[s]!)
+                }
                 return evaluate(model.transitions[s], .current, view)
             }
         }
@@ -125,12 +155,7 @@ final class Evaluation<T: TensorScalar> {
         memo(2, d, period, view) { evaluate(model.definitions[d].ir, period, view) }
     }
 
-    func shock(_ i: Int, _ view: View) -> Value {
-        switch shocks {
-        case .expectation(let all, let interest): return .tensor(view == .all ? all[i] : interest[i])
-        case .simulation(let draws): return .tensor(draws[i])
-        }
-    }
+    func shock(_ i: Int, _ view: View) -> Value { .tensor(view == .all ? shocks.all[i] : shocks.interest[i]) }
 
     // MARK: Expressions
 
@@ -164,9 +189,13 @@ final class Evaluation<T: TensorScalar> {
 
     /// Σ_k Σ_j w_k w_j v[·, k, j, ·]: Gauss–Hermite over the aggregate grid, then the own grid.
     func expectation(_ v: Variable<T>) -> Variable<T> {
-        guard case .expectation = shocks else { return v }
+        guard shocks.isExpectation else { return v }
         let k = v.shape[1], j = v.shape[2]
         if k == 1 && j == 1 { return v }
+        if let W = shocks.weights {
+            // state-dependent weights (Markov chains): Σ over the aggregate grid, then the own grid
+            return (v * W).sum(axis: 1, keepingDims: true).sum(axis: 2, keepingDims: true)
+        }
         let w = weights(k, j)
         return (v * Variable(w)).sum(axis: 1, keepingDims: true).sum(axis: 2, keepingDims: true)
     }

@@ -28,6 +28,9 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
     public let draws: [Tensor<T>?]
     public private(set) var aggregateRule: GaussHermite
     public let ownRule: GaussHermite
+    /// Per agent-level Markov state: the fixed uniforms of the one draw of everybody else's next
+    /// value, as the agents' order (ascending uniform) — matched shares, see `matchedShares`.
+    public let markovOrder: [Int: [Int]]
 
     public init(model: CompiledModel, architecture: SymmetricArchitecture = SymmetricArchitecture(),
                 expectation: ExpectationSettings = ExpectationSettings(), generator g: inout SeededGenerator) {
@@ -39,6 +42,12 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
         }
         aggregateRule = GaussHermite(nodes: expectation.aggregateNodes)
         ownRule = GaussHermite(nodes: expectation.ownNodes)
+        var order: [Int: [Int]] = [:]
+        for s in model.states.indices where model.chain(s)?.perAgent == true {
+            let u = (0..<model.N).map { _ in g.uniform() }
+            order[s] = Array(0..<model.N).sorted { u[$0] < u[$1] }
+        }
+        markovOrder = order
     }
 
     public func withAggregateQuadrature(nodes: Int) -> ModelEconomy {
@@ -50,13 +59,33 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
     public var N: Int { model.N }
     public var stateShape: [Int] { model.states.count == 1 ? [N] : [N, model.states.count] }
     /// Nodes of the aggregate-shock grid (tensor product over the economy shocks).
-    public var aggregateGridSize: Int { Int(Double.pow(Double(aggregateRule.nodes.count), Double(model.economyShocks.count)).rounded()) }
-    public var ownGridSize: Int { Int(Double.pow(Double(ownRule.nodes.count), Double(model.ownQuadratureShocks.count)).rounded()) }
+    public var aggregateGridSize: Int { aggregateAxes.reduce(1) { $0 * $1.size } }
+    public var ownGridSize: Int { ownAxes.reduce(1) { $0 * $1.size } }
+
+    /// One axis of a quadrature grid: a normal shock's Gauss–Hermite nodes, or a Markov state's values.
+    enum Axis { case shock(Int), markov(Int) }
+    /// The aggregate grid: economy-level Markov states (next values), then economy shocks.
+    var aggregateAxes: [(axis: Axis, size: Int)] {
+        model.states.indices.filter { model.isEconomyLevel($0) }.map { (Axis.markov($0), model.chain($0)!.values.count) }
+            + model.economyShocks.map { (Axis.shock($0), aggregateRule.nodes.count) }
+    }
+    /// The own grid of the agent of interest: its Markov states and shocks that its equations depend on.
+    var ownAxes: [(axis: Axis, size: Int)] {
+        model.ownQuadratureShocks.map { id in
+            id < model.shocks.count ? (Axis.shock(id), ownRule.nodes.count) : (Axis.markov(id - model.shocks.count), model.chain(id - model.shocks.count)!.values.count)
+        }
+    }
+    /// Grid point p of axes → the coordinate on each axis (first axis slowest).
+    static func coordinates(_ p: Int, _ sizes: [Int]) -> [Int] {
+        var rest = p, out = [Int](repeating: 0, count: sizes.count)
+        for a in stride(from: sizes.count - 1, through: 0, by: -1) { out[a] = rest % sizes[a]; rest /= sizes[a] }
+        return out
+    }
     public var rowsPerState: Int { N * (aggregateGridSize + 1) + ownGridSize * min(N, max(1, expectation.firmsPerState)) * aggregateGridSize }
 
     public func makePolicy(generator g: inout SeededGenerator) -> ModelPolicy<T> {
         ModelPolicy(names: model.controls.map(\.name), networks: model.controls.map { c in
-            SymmetricNetwork(architecture, agentDimension: c.distribution.count, ownStateDimension: c.own.count, generator: &g)
+            SymmetricNetwork(architecture, agentDimension: c.distribution.count, ownStateDimension: c.own.count + c.aggregate.count, generator: &g)
         })
     }
 
@@ -82,7 +111,11 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
     func stateTensors(_ X: Variable<T>) -> [Variable<T>] {
         let b = X.shape[0], d = model.states.count
         if d == 1 { return [X.reshaped([b, 1, 1, N])] }
-        return (0..<d).map { X.slice(axis: 2, $0..<($0 + 1)).reshaped([b, 1, 1, N]) }
+        return (0..<d).map { s in
+            // an economy-level state is stored in every agent's column; agent 0's is the value
+            model.isEconomyLevel(s) ? Variable(X.value.slice(axis: 1, 0..<1).slice(axis: 2, s..<(s + 1)).reshaped([b, 1, 1, 1]))
+                : X.slice(axis: 2, s..<(s + 1)).reshaped([b, 1, 1, N])
+        }
     }
 
     /// The network output of control `c` for the agents of `view` at `period`, [B, K, J, A].
@@ -99,54 +132,19 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
                 if period == .current && ctl.distribution == Array(0..<model.states.count) {
                     input = X  // the states as stored: [B, N] or [B, N, d]
                 } else {
-                    let parts = ctl.distribution.map { s in ev.tensor(ev.state(s, period, .all), shape: [b, k, 1, N]).reshaped([b * k, N, 1]) }
+                    let parts = ctl.distribution.map { s in ev.tensor(ev.rawState(s, period, .all), shape: [b, k, 1, N]).reshaped([b * k, N, 1]) }
                     input = d == 1 ? parts[0].reshaped([b * k, N]) : Variable.concat(parts, axis: 2)
                 }
                 z = net.pooled(input)
                 pooledCache[key] = z
             }
-            if ctl.own.isEmpty { return net.rho(z).reshaped([b, k, 1, 1]) }
-            let j = view == .interest && period == .next ? ev.ownNodes : 1
-            let a = view == .all ? N : ev.agentsOfInterest.count
-            let own = ctl.own.map { s in ev.tensor(ev.state(s, period, view), shape: [b, k, j, a]).reshaped([b * k, j * a, 1]) }
+            if ctl.own.isEmpty && ctl.aggregate.isEmpty { return net.rho(z).reshaped([b, k, 1, 1]) }
+            let j = view == .interest && period == .next && !ctl.own.isEmpty ? ev.ownNodes : 1
+            let a = ctl.own.isEmpty ? 1 : (view == .all ? N : ev.agentsOfInterest.count)
+            let own = (ctl.own + ctl.aggregate).map { s in ev.tensor(ev.rawState(s, period, view), shape: [b, k, j, a]).reshaped([b * k, j * a, 1]) }
             let ownInput = own.count == 1 ? own[0] : Variable.concat(own, axis: 2)
             return net.policy(own: ownInput, pooled: z).reshaped([b, k, j, a])
         }
-    }
-
-    /// An evaluation of the expectation operator's expressions for a batch of states.
-    func expectationEvaluation(_ X: Variable<T>, policy: ModelPolicy<T>?, agentsOfInterest firms: [Int]) -> Evaluation<T> {
-        let economy = model.economyShocks, own = model.ownQuadratureShocks
-        let aggregate = Self.grid(aggregateRule, shocks: economy.count)
-        let ownGrid = Self.grid(ownRule, shocks: own.count)
-        let k = aggregate.weights.count, j = ownGrid.weights.count, f = firms.count
-        var all: [Variable<T>] = [], interest: [Variable<T>] = []
-        for (i, s) in model.shocks.enumerated() {
-            if let e = economy.firstIndex(of: i) {
-                let v = Variable(Tensor<T>(shape: [1, k, 1, 1], scalars: aggregate.values[e].map { T($0) }))
-                all.append(v); interest.append(v)
-            } else {
-                let draw = draws[i]!
-                all.append(Variable(draw.reshaped([1, 1, 1, N])))
-                if let o = own.firstIndex(of: i) {
-                    interest.append(Variable(Tensor<T>(shape: [1, 1, j, 1], scalars: ownGrid.values[o].map { T($0) })))
-                } else {
-                    interest.append(Variable(Tensor<T>(shape: [1, 1, 1, f], scalars: firms.map { draw.pointer[$0] })))
-                }
-            }
-            _ = s
-        }
-        let ev = Evaluation<T>(model: model, states: stateTensors(X), agentsOfInterest: firms,
-                               shocks: .expectation(all: all, interest: interest), aggregateNodes: k, ownNodes: j,
-                               network: policy.map { networkOutput(policy: $0, X: X) })
-        ev.weights = { kk, jj in
-            var w: [T] = []
-            for a in 0..<kk { for o in 0..<jj {
-                w.append(T((kk == 1 ? 1 : aggregate.weights[a]) * (jj == 1 ? 1 : ownGrid.weights[o])))
-            } }
-            return Tensor(shape: [1, kk, jj, 1], scalars: w)
-        }
-        return ev
     }
 
     // MARK: SymmetricEconomy
@@ -170,32 +168,24 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
         let d = model.states.count
         let constants = Dictionary(uniqueKeysWithValues: model.values.map { ($0.name, $0.value) })
         let out = Tensor<T>(uninitializedShape: stateShape)
-        for s in 0..<d {
+        for s in 0..<model.continuousStates {
             for i in 0..<N { out.pointer[i * d + s] = T(ModelCompiler.drawInitial(model.initial[s], constants: constants, generator: &g)) }
         }
+        for s in model.continuousStates..<d {
+            let chain = model.chain(s)!
+            if !chain.perAgent { for i in 0..<N { out.pointer[i * d + s] = T(chain.initialIndex) }; continue }
+            // exactly round(N · share) agents in each state, at random
+            var labels: [Int] = []
+            var cumulative = 0.0
+            for (e, share) in chain.initialShares.enumerated() {
+                cumulative += share
+                let upTo = e == chain.initialShares.count - 1 ? N : Int((cumulative * Double(N)).rounded())
+                labels += Array(repeating: e, count: max(0, upTo - labels.count))
+            }
+            labels.seededShuffle(using: &g)
+            for i in 0..<N { out.pointer[i * d + s] = T(labels[i]) }
+        }
         return out
-    }
-
-    /// One period with fresh shocks, drawn per state: the economy shocks, then each agent's
-    /// shocks in declaration order. Controls from the network, or from `simulate` when nil.
-    public func nextState(_ X: Tensor<T>, policy: ModelPolicy<T>?, generator g: inout SeededGenerator) -> Tensor<T> {
-        let b = X.shape[0], d = model.states.count
-        let economy = model.economyShocks, agent = model.agentShocks
-        var draws = model.shocks.map { s in Tensor<T>(uninitializedShape: s.perAgent ? [b, 1, 1, N] : [b, 1, 1, 1]) }
-        for r in 0..<b {
-            for i in economy { draws[i].pointer[r] = T(g.normal()) }
-            for n in 0..<N { for i in agent { draws[i].pointer[r * N + n] = T(g.normal()) } }
-        }
-        return withoutGradients {
-            let Xv = Variable(X)
-            let ev = Evaluation<T>(model: model, states: stateTensors(Xv), agentsOfInterest: [], shocks: .simulation(draws.map { Variable($0) }),
-                                   aggregateNodes: 1, ownNodes: 1, network: policy.map { networkOutput(policy: $0, X: Xv) })
-            let next = (0..<d).map { ev.tensor(ev.evaluate(model.transitions[$0], .current, .all), shape: [b, 1, 1, N]).value }
-            if d == 1 { return next[0].reshaped([b, N]) }
-            let out = Tensor<T>(uninitializedShape: [b, N, d])
-            for s in 0..<d { for p in 0..<(b * N) { out.pointer[p * d + s] = next[s].pointer[p] } }
-            return out
-        }
     }
 
     /// Every agent's value of control `c` at each state, [B, A] (A = 1 when it is the same for all).
@@ -264,7 +254,15 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
     public func reportColumns(_ X: Tensor<T>) -> [(name: String, values: [Double])] {
         let d = model.states.count
         var out: [(String, [Double])] = (0..<d).map { s in
-            ("mean_" + model.states[s], d == 1 ? stateMeans(X) : stateMeans(X, columns: s..<(d * N), stride: d))
+            guard let chain = model.chain(s) else {
+                return ("mean_" + model.states[s], d == 1 ? stateMeans(X) : stateMeans(X, columns: s..<(d * N), stride: d))
+            }
+            // a Markov state's values (its index is stored): the mean over agents, or the economy's value
+            let values = chain.values
+            let perState = (0..<X.shape[0]).map { r in
+                (0..<N).reduce(0.0) { $0 + values[Int(Double(X.pointer[(r * N + $1) * d + s]).rounded())] } / Double(N)
+            }
+            return (chain.perAgent ? "mean_" + model.states[s] : model.states[s], perState)
         }
         for (c, ctl) in model.controls.enumerated() {
             if let e = exactValues(X, control: c) { out.append(("exact_" + ctl.name, stateMeans(e))) }

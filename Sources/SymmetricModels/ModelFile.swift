@@ -24,6 +24,21 @@ public struct ModelFile: Sendable {
         public var scope: ShockScope
         public var location: SourceLocation
     }
+    /// A discrete state with a Markov chain (extension): economy-level (`per: economy`, e.g.
+    /// aggregate productivity z) or agent-level (`per: agent`, e.g. employment e), the latter
+    /// possibly jointly with an economy-level chain (`joint: {with: z, matrix: …}`).
+    public struct Markov: Sendable {
+        public var name: String
+        public var perAgent: Bool
+        public var values: [Double]
+        public var transition: [[Double]]?
+        public var jointWith: (String, SourceLocation)?
+        public var joint: [[Double]]?
+        /// Economy-level: the initial value; agent-level: initial shares of each value.
+        public var initialValue: Double?
+        public var initialShares: [Double]?
+        public var location: SourceLocation
+    }
     public struct Policy: Sendable {
         public var name: String
         public var own: [(String, SourceLocation)]
@@ -41,6 +56,7 @@ public struct ModelFile: Sendable {
     public var states: [(String, SourceLocation)] = []
     public var initial: [Named] = []
     public var shocks: [Shock] = []
+    public var markov: [Markov] = []
     public var policies: [Policy] = []
     public var definitions: [Named] = []
     public var transitions: [Named] = []
@@ -53,7 +69,7 @@ public struct ModelFile: Sendable {
     /// Where a section starts (for errors about a missing entry).
     public var sectionLocations: [String: SourceLocation] = [:]
 
-    static let sections = ["name", "description", "parameters", "derived", "agents", "shocks", "policy", "definitions",
+    static let sections = ["name", "description", "parameters", "derived", "agents", "shocks", "markov", "policy", "definitions",
                            "transition", "equations", "simulate", "exact", "statistics"]
 
     /// Reads and parses a model file.
@@ -247,6 +263,60 @@ public struct ModelFile: Sendable {
                     }
                     guard let scope else { throw ModelFileError(loc(sk), "shock '\(name)' needs per: agent or per: economy") }
                     file.shocks.append(Shock(name: name, scope: scope, location: loc(sk)))
+                }
+            case "markov":
+                func numbers(_ n: Node, _ what: String) throws -> [Double] {
+                    guard let seq = n.sequence else { throw ModelFileError(loc(n), "\(what) must be a list of numbers, like [0.99, 1.01]") }
+                    return try seq.map { item in
+                        let t = try string(item, what)
+                        guard let x = Double(t), x.isFinite else { throw ModelFileError(loc(item), "\(what): '\(t)' is not a number") }
+                        return x
+                    }
+                }
+                func matrix(_ n: Node, _ what: String) throws -> [[Double]] {
+                    guard let rows = n.sequence else { throw ModelFileError(loc(n), "\(what) must be a list of rows, like [[0.9, 0.1], [0.1, 0.9]]") }
+                    return try rows.map { try numbers($0, what) }
+                }
+                for (mk, mv) in try mapping(v, section) {
+                    let name = try identifier(mk, in: section)
+                    guard let fields = mv.mapping else {
+                        throw ModelFileError(loc(mv), "Markov state '\(name)' needs {per: economy | agent, values: [...], transition: [[...]]}")
+                    }
+                    var m = Markov(name: name, perAgent: false, values: [], transition: nil, jointWith: nil, joint: nil,
+                                   initialValue: nil, initialShares: nil, location: loc(mk))
+                    var perGiven = false
+                    for (fk, fv) in fields {
+                        switch fk.string ?? "" {
+                        case "per":
+                            let p = try string(fv, "per")
+                            guard p == "agent" || p == "economy" else { throw ModelFileError(loc(fv), "per: '\(p)' is not allowed; use agent or economy") }
+                            m.perAgent = p == "agent"; perGiven = true
+                        case "values": m.values = try numbers(fv, "values of '\(name)'")
+                        case "transition": m.transition = try matrix(fv, "transition of '\(name)'")
+                        case "joint":
+                            guard let jf = fv.mapping else { throw ModelFileError(loc(fv), "joint needs {with: Z, matrix: [[...]]}, the chain over (Z, \(name)) pairs, Z slowest") }
+                            for (jk, jv) in jf {
+                                switch jk.string ?? "" {
+                                case "with": m.jointWith = (try string(jv, "joint.with"), loc(jv))
+                                case "matrix": m.joint = try matrix(jv, "joint.matrix of '\(name)'")
+                                case let other: throw ModelFileError(loc(jk), "unknown field '\(other)' of joint; use with, matrix")
+                                }
+                            }
+                        case "initial":
+                            if fv.sequence != nil { m.initialShares = try numbers(fv, "initial shares of '\(name)'") }
+                            else {
+                                let t = try string(fv, "initial")
+                                guard let x = Double(t) else { throw ModelFileError(loc(fv), "initial of '\(name)' must be one of its values, or a list of shares") }
+                                m.initialValue = x
+                            }
+                        case let other:
+                            let hint = closestName(other, in: ["per", "values", "transition", "joint", "initial"]).map { " Did you mean '\($0)'?" } ?? ""
+                            throw ModelFileError(loc(fk), "unknown field '\(other)' of Markov state '\(name)'.\(hint) Fields: per, values, transition, joint, initial")
+                        }
+                    }
+                    guard perGiven else { throw ModelFileError(loc(mk), "Markov state '\(name)' needs per: economy or per: agent") }
+                    guard m.values.count >= 2 else { throw ModelFileError(loc(mk), "Markov state '\(name)' needs values: a list of at least two numbers") }
+                    file.markov.append(m)
                 }
             case "policy":
                 for (pk, pv) in try mapping(v, section) {
