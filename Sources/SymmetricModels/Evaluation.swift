@@ -53,6 +53,9 @@ final class Evaluation<T: TensorScalar> {
     let aggregateNodes: Int, ownNodes: Int
     /// nil: controls follow the file's `simulate` rules.
     let network: NetworkOutput?
+    /// Current-period states of hypothetical agents of interest ([1, 1, 1, F] each), replacing
+    /// the gathered ones (policy functions on a grid of own states).
+    var interestOverride: [Int: Variable<T>] = [:]
     var cache: [Int: Value] = [:]
 
     init(model: CompiledModel, states: [Variable<T>], agentsOfInterest: [Int], shocks: ShockSource,
@@ -118,6 +121,7 @@ final class Evaluation<T: TensorScalar> {
             case .current:
                 let x = currentStates[s]
                 guard view == .interest, !economyLevel else { return .tensor(x) }
+                if let o = interestOverride[s] { return .tensor(o) }
                 return .tensor(x.reshaped([batch, N]).gather(axis1: agentsOfInterest).reshaped([batch, 1, 1, agentsOfInterest.count]))
             case .next:
                 if model.chain(s) != nil {
@@ -134,7 +138,7 @@ final class Evaluation<T: TensorScalar> {
             let ctl = model.controls[c]
             guard let network else { return evaluate(model.simulate[c], period, view) }
             let raw: Variable<T>
-            if view == .interest && period == .current && ctl.perAgent && ctl.transform == nil {
+            if view == .interest && period == .current && ctl.perAgent && ctl.transform == nil && interestOverride.isEmpty {
                 // the agents of interest are some of all agents: read their controls off
                 let all = tensor(control(c, .current, .all))
                 return .tensor(all.reshaped([batch, N]).gather(axis1: agentsOfInterest).reshaped([batch, 1, 1, agentsOfInterest.count]))
@@ -258,6 +262,7 @@ final class Evaluation<T: TensorScalar> {
         case .tanh: return .tensor(x.tanh())
         case .softplus: return .tensor(x.softplus())
         case .relu: return .tensor(x.relu())
+        case .step: return .tensor(Variable(x.value.map { $0 > 0 ? 1 : 0 }))
         case .max, .min, .fb: fatalError("handled above")
         }
     }

@@ -3,7 +3,7 @@ import RealModule
 /// The built-in functions of the language (docs/model-files.md). `mean` and `E` are not here:
 /// they change which agents and which period an expression is evaluated for.
 public enum BuiltinFunction: String, CaseIterable, Sendable {
-    case exp, log, sqrt, abs, max, min, sigmoid, tanh, softplus, relu, fb
+    case exp, log, sqrt, abs, max, min, sigmoid, tanh, softplus, relu, fb, step
 
     public var arity: Int {
         switch self {
@@ -25,6 +25,7 @@ public enum BuiltinFunction: String, CaseIterable, Sendable {
         case .softplus: return "softplus(x) = log(1 + exp(x))"
         case .relu: return "relu(x) = max(x, 0)"
         case .fb: return "fb(a, b) = a + b - sqrt(a^2 + b^2), Fischer-Burmeister: 0 iff a >= 0, b >= 0, a*b = 0"
+        case .step: return "step(x) = 1 if x > 0 else 0 (no gradient): indicators in statistics"
         }
     }
 
@@ -42,6 +43,7 @@ public enum BuiltinFunction: String, CaseIterable, Sendable {
         case .softplus: return a[0] > 20 ? a[0] : Double.log(onePlus: Double.exp(a[0]))
         case .relu: return Swift.max(a[0], 0)
         case .fb: return a[0] + a[1] - (a[0] * a[0] + a[1] * a[1]).squareRoot()
+        case .step: return a[0] > 0 ? 1 : 0
         }
     }
 }

@@ -260,7 +260,8 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
             // a Markov state's values (its index is stored): the mean over agents, or the economy's value
             let values = chain.values
             let perState = (0..<X.shape[0]).map { r in
-                (0..<N).reduce(0.0) { $0 + values[Int(Double(X.pointer[(r * N + $1) * d + s]).rounded())] } / Double(N)
+                chain.perAgent ? (0..<N).reduce(0.0) { $0 + values[Int(Double(X.pointer[(r * N + $1) * d + s]).rounded())] } / Double(N)
+                    : values[Int(Double(X.pointer[r * N * d + s]).rounded())]
             }
             return (chain.perAgent ? "mean_" + model.states[s] : model.states[s], perState)
         }
@@ -268,5 +269,36 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
             if let e = exactValues(X, control: c) { out.append(("exact_" + ctl.name, stateMeans(e))) }
         }
         return out
+    }
+}
+
+extension ModelEconomy {
+    /// A statistic of the `statistics:` section at one state: its value, or its mean over agents.
+    public func statistic(_ ir: IR, _ X: Tensor<T>, policy: ModelPolicy<T>) -> Double {
+        withoutGradients {
+            let Xv = Variable(X)
+            let ev = Evaluation<T>(model: model, states: stateTensors(Xv), agentsOfInterest: [], shocks: .simulation([]),
+                                   aggregateNodes: 1, ownNodes: 1, network: networkOutput(policy: policy, X: Xv))
+            let v = ev.tensor(ev.evaluate(ir, .current, .all)).value
+            return v.scalars.reduce(0.0) { $0 + Double($1) } / Double(max(v.count, 1))
+        }
+    }
+}
+
+extension ModelEconomy {
+    /// Control `c` at one state `X` ([1, stateShape…]) for hypothetical agents whose own states
+    /// are `own[p]` (one value per state of `states`, Markov states as indices): a policy function
+    /// on a grid, with the distribution and prices of `X`.
+    public func policy(at X: Tensor<T>, control c: Int, states: [Int], own: [[Double]], policy: ModelPolicy<T>) -> [Double] {
+        withoutGradients {
+            let Xv = Variable(X)
+            let ev = Evaluation<T>(model: model, states: stateTensors(Xv), agentsOfInterest: Array(repeating: 0, count: own.count),
+                                   shocks: .simulation([]), aggregateNodes: 1, ownNodes: 1, network: networkOutput(policy: policy, X: Xv))
+            for (k, s) in states.enumerated() {
+                ev.interestOverride[s] = Variable(Tensor<T>(shape: [1, 1, 1, own.count], scalars: own.map { T($0[k]) }))
+            }
+            let v = ev.tensor(ev.evaluate(.control(c, next: false), .current, .interest)).expanded(to: [1, 1, 1, own.count]).value
+            return v.scalars.map(Double.init)
+        }
     }
 }

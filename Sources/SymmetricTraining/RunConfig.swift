@@ -25,6 +25,9 @@ public struct MethodConfig: Equatable, Sendable {
     public var ownShockNodes = 3
     /// Firms of interest per state in training when the policy depends on own states (0 = all).
     public var firmsPerState = 16
+    /// Every this many epochs, replace the training and validation data by paths simulated with
+    /// the network from the common initial state (0 = never).
+    public var refreshDataEvery = 0
     public init() {}
 }
 
@@ -223,6 +226,7 @@ struct ConfigKey {
         .int("method.T", \.method.T),
         .double("method.X_0_loc", \.method.X0Loc), .double("method.X_0_scale", \.method.X0Scale),
         .int("method.own_shock_nodes", \.method.ownShockNodes), .int("method.firms_per_state", \.method.firmsPerState),
+        .int("method.refresh_data_every", \.method.refreshDataEvery),
         .choice("network.phi", \.network.phi),
         .int("network.moments", \.network.moments), .int("network.L", \.network.L),
         .int("network.phi_layers", \.network.phiLayers), .int("network.phi_hidden", \.network.phiHidden),
@@ -273,6 +277,7 @@ struct ConfigKey {
         "method.test_quadrature_nodes": "Gauss–Hermite nodes over ω for test residuals",
         "method.normalize_shock_vector": "rescale the one draw Ŵ to mean 0, std 1",
         "method.train_trajectories": "LQ-simulated training paths",
+        "method.refresh_data_every": "every this many epochs, new data: paths simulated with the network from the initial state (0 = never)",
         "method.train_points": "keep this many random training points (0 = all; §5.5 uses 3)",
         "method.val_trajectories": "LQ-simulated validation paths",
         "method.test_trajectories": "test paths, simulated with the trained network",
@@ -537,6 +542,7 @@ extension RunConfig {
         try check(me.X0Scale >= 0, "method.X_0_scale", "need ≥ 0")
         try check(me.ownShockNodes >= 1 && me.ownShockNodes <= 20, "method.own_shock_nodes", "need 1 to 20 nodes")
         try check(me.firmsPerState >= 0, "method.firms_per_state", "need ≥ 0 (0 = every firm)")
+        try check(me.refreshDataEvery >= 0, "method.refresh_data_every", "need ≥ 0 (0 = never)")
         let n = network
         try check(n.moments >= 1, "network.moments", "need at least 1 moment")
         try check(n.L >= 1, "network.L", "need L ≥ 1")

@@ -258,6 +258,12 @@ public final class Solver<E: SymmetricEconomy> {
            let reason = concludeAtThreshold() { return reason }
         while epochsDone - attemptStartEpoch < tc.maxEpochs {
             let epoch = epochsDone, localEpoch = epochsDone - attemptStartEpoch
+            if method.refreshDataEvery > 0 && localEpoch > 0 && localEpoch % method.refreshDataEvery == 0 {
+                // ergodic sampling: the data follow the network's own paths (the validation set changes too)
+                refreshDataWithOwnPaths()
+                bestValMSE = .infinity
+                sinceImprovement = 0
+            }
             let lr = schedule.rate(epoch: localEpoch)
             optimizer.learningRate = lr
             let points = trainX.shape[0]
@@ -348,6 +354,20 @@ public final class Solver<E: SymmetricEconomy> {
         trainX = Tensor.concat([trainX, train.reshaped(shape)], axis: 0)
         valX = Tensor.concat([valX, val.reshaped(shape)], axis: 0)
         dataAugmented = true
+    }
+
+    /// Replaces the training and validation data by `train_trajectories` and `val_trajectories`
+    /// paths simulated with the network from the common initial state (ergodic sampling anchored
+    /// at the initial condition: a policy still far from the solution cannot walk the data away).
+    func refreshDataWithOwnPaths() {
+        let method = config.method
+        var g = SeededGenerator(seed: config.seed &+ 0xda7a_0000 &+ UInt64(epochsDone) &* 977)
+        let shape = [-1] + economy.stateShape
+        trainX = economy.simulate(from: initialState, trajectories: method.trainTrajectories, steps: method.T, policy: network, generator: &g).reshaped(shape)
+        valX = economy.simulate(from: initialState, trajectories: method.valTrajectories, steps: method.T, policy: network, generator: &g).reshaped(shape)
+        dataAugmented = true
+        let means = economy.aggregate(trainX)
+        progress.message("new data from the network's own paths (method.refresh_data_every = \(method.refreshDataEvery)): mean state from \(String(format: "%.4g", means.first ?? .nan)) to \(String(format: "%.4g", means.last ?? .nan))")
     }
 
     /// Starts a new attempt: fresh weights (from the seed and the attempt number), fresh Adam

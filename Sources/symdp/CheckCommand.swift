@@ -45,7 +45,12 @@ struct CheckCommand: ParsableCommand {
         }
         s += "agents: N = \(m.N), states [\(m.states.joined(separator: ", "))]\n"
         for (i, e) in m.initial.enumerated() { s += "  initial \(m.states[i]) ~ \(e)\n" }
-        s += "shocks:\n"
+        for chain in m.chains {
+            s += "Markov state \(chain.name) ∈ \(chain.values), " + (chain.perAgent
+                ? "per agent\(chain.given.map { ", its chain given \(m.states[$0]) and \(m.states[$0])'" } ?? ""); initial shares \(chain.initialShares.map { String(format: "%.4f", $0) }); E[·] sums over the agent of interest's next value exactly, everybody else's from one matched-share draw"
+                : "per economy; starts at \(chain.values[chain.initialIndex]); E[·] sums over its next value exactly, P = \(chain.economyTransition.map { $0.map { String(format: "%.4f", $0) } })") + "\n"
+        }
+        s += "shocks:\(m.shocks.isEmpty ? " none" : "")\n"
         for sh in m.shocks {
             s += "  \(sh.name): " + (sh.perAgent
                 ? "per agent; everybody else's by one normalised draw fixed for the run"
@@ -54,7 +59,7 @@ struct CheckCommand: ParsableCommand {
         }
         s += "controls:\n"
         for c in m.controls {
-            let own = c.own.map { m.states[$0] }, dist = c.distribution.map { m.states[$0] }
+            let own = (c.own + c.aggregate).map { m.states[$0] }, dist = c.distribution.map { m.states[$0] }
             let inputs = (own + ["mean_i φ(\(dist.map { $0 + "_i" }.joined(separator: ", ")))"]).joined(separator: ", ")
             s += "  \(c.name) = \(c.transform == nil ? "" : "transform(")ρ(\(inputs))\(c.transform == nil ? "" : ")")"
             s += c.perAgent ? ", differs across agents" : ", the same for every agent"
