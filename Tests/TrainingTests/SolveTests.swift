@@ -133,7 +133,8 @@ final class SolveTests: TemporaryFolderTestCase {
                         "--set", "trainer.max_epochs=8", "--set", "trainer.stopping_threshold=0", "--set", "method.test_trajectories=2",
                         "--set", "method.omega_quadrature_nodes=2", "--seed", "5"]
         let whole = dir.appendingPathComponent("whole"), killed = dir.appendingPathComponent("killed")
-        XCTAssertEqual(try run(["solve", "--quiet", "--out", whole.path] + settings).process.terminationStatus, 0)
+        // stopping_threshold 0: the run stops at max_epochs, not_converged (exit 3)
+        XCTAssertEqual(try run(["solve", "--quiet", "--out", whole.path] + settings).process.terminationStatus, RunStatus.notConverged.exitCode)
 
         let r = try run(["solve", "--out", killed.path] + settings, wait: false)
         let last = killed.appendingPathComponent("last.safetensors")
@@ -145,9 +146,9 @@ final class SolveTests: TemporaryFolderTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: last.path), "a checkpoint was written before the kill")
         XCTAssertNoThrow(try Safetensors.read(from: last), "the checkpoint is whole: writes are atomic")
 
-        XCTAssertEqual(try run(["solve", "--quiet", "--resume", killed.path]).process.terminationStatus, 0)
+        XCTAssertEqual(try run(["solve", "--quiet", "--resume", killed.path]).process.terminationStatus, RunStatus.notConverged.exitCode)
         let a = try metrics(whole), b = try metrics(killed)
-        for key in ["epochs", "train_mse", "val_mse", "test_mse", "policy_rel_error"] {
+        for key in ["epochs", "train_mse", "val_mse", "test_mse", "policy_rel_error", "status"] {
             XCTAssertEqual("\(a[key]!)", "\(b[key]!)", key)
         }
     }
