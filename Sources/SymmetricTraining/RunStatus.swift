@@ -80,7 +80,7 @@ public enum RunStatus: String, Codable, Sendable, CaseIterable {
             return
         }
         guard let text = m["stop_reason"] as? String, let reason = StopReason(rawValue: text) else { return nil }
-        let test = (m["test_mse"] as? NSNumber)?.doubleValue ?? .nan
+        let test = (m["test_mse"] as? Double) ?? (m["test_mse"] as? NSNumber)?.doubleValue ?? .nan
         self.init(stop: reason, testMSE: test, divergenceThreshold: TrainerConfig().divergenceThreshold)
     }
 }

@@ -260,8 +260,7 @@ final class Run<E: SymmetricEconomy>: RunProtocol {
         progress.message("evaluating \(evaluated.lastPathComponent) (epoch \(evaluatedEpoch) of \(solver.epochsDone) trained) of "
                          + (found.map { "a finished run (status \($0.rawValue))" } ?? "an unfinished run (it stays resumable: symdp solve --resume \(folder.url.path))"))
         return try finish(.evaluated(found: found, stopReason: reason, checkpoint: evaluated.lastPathComponent, epoch: evaluatedEpoch,
-                                     secondsToThreshold: (old?["seconds_to_threshold"] as? NSNumber)?.doubleValue
-                                         ?? (old?["seconds_to_1e-6"] as? NSNumber)?.doubleValue,
+                                     secondsToThreshold: (old?["seconds_to_threshold"] as? Double) ?? (old?["seconds_to_1e-6"] as? Double),
                                      divergenceCause: (old?["divergence_cause"] as? String).flatMap(DivergenceCause.init(rawValue:))))
     }
 

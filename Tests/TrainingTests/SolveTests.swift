@@ -20,10 +20,6 @@ final class SolveTests: TemporaryFolderTestCase {
 
     func quietProgress() -> ProgressReporter { let p = ProgressReporter(forceTerminal: false); p.quiet = true; return p }
 
-    func metrics(_ folder: URL) throws -> [String: Any] {
-        try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("metrics.json"))) as! [String: Any]
-    }
-
     /// φ(Identity) on the paper's N = 128 model reaches the exact LQ policy (paper Table 1:
     /// test MSE ~5e-7, policy error ~0.1 %).
     func testIdentitySolveMatchesTheExactLQPolicyAndWritesTheRunFolder() throws {
@@ -83,30 +79,20 @@ final class SolveTests: TemporaryFolderTestCase {
         let folder = RunFolder(dir.appendingPathComponent("diverged"))
         let s = try SolveRunner.solve(config: c, folder: folder, progress: quietProgress())
         XCTAssertEqual(s.stopReason, .diverged)
+        XCTAssertEqual(s.status, .diverged)
         let m = try metrics(folder.url)     // valid JSON even with NaN inside
         XCTAssertEqual(m["stop_reason"] as? String, StopReason.diverged.rawValue)
+        XCTAssertEqual(m["status"] as? String, "diverged")
+        // it diverged in the first epoch: no checkpoint holds weights worth measuring, so every
+        // error metric is null (not the diverged network's numbers, not NaN)
+        XCTAssertEqual(m["epochs"] as? Int, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.best.path))
+        for key in ["train_mse", "val_mse", "test_mse", "policy_abs_error", "policy_rel_error", "seconds_to_1e-6", "seconds_to_threshold"] {
+            XCTAssertTrue(m[key] is NSNull, "\(key) is \(m[key] ?? "missing"), expected null")
+        }
     }
 
     // MARK: The command-line tool
-
-    var symdp: URL {
-        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("symdp")
-        if FileManager.default.isExecutableFile(atPath: besideTests.path) { return besideTests }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../.build/release/symdp").standardized
-    }
-
-    @discardableResult
-    func run(_ arguments: [String], wait: Bool = true) throws -> (process: Process, stdout: Pipe, stderr: Pipe) {
-        let p = Process()
-        p.executableURL = symdp
-        p.arguments = arguments
-        p.currentDirectoryURL = dir
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
-        try p.run()
-        if wait { p.waitUntilExit() }
-        return (p, out, err)
-    }
 
     func testBadConfigExitsNonZeroNamingTheKeyAndWritesNothing() throws {
         let r = try run(["solve", "--set", "model.beta=1.5", "--out", dir.appendingPathComponent("never").path])
