@@ -6,7 +6,7 @@ import FoundationXML
 #endif
 import SymmetricTraining
 
-/// End-to-end solves: accuracy against the exact LQ policy (closed form, SPEC §3), the run
+/// End-to-end solves: accuracy against the exact LQ policy (closed form from eq. 20, `LQEquilibrium`), the run
 /// folder, reproducibility from config.yaml, resume after SIGKILL, and the CLI's errors.
 final class SolveTests: TemporaryFolderTestCase {
     override class var folderPrefix: String { "symdp-solve" }
