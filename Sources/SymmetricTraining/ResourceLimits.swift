@@ -63,14 +63,17 @@ public enum ResourceLimits {
         let refinements = 1 + Double(c.trainer.ownPathRefinements)
         // paths: data (kept, and copied when reshaped or augmented) and the test paths with their residual rows
         let paths = bytes * stateValues * points * (3 * Double(m.trainTrajectories + m.valTrajectories) * refinements + 3 * Double(m.testTrajectories))
-        // network rows of one chunk: max(2^18, rows of one state); each row holds every hidden layer
-        // of φ and ρ, kept for the backward pass (values, gradients, masks)
+        // network rows of one chunk: max(2^18, rows of one state). The fused Deep Sets op keeps φ's
+        // hidden layers within its activation budget (`PooledMLPSettings.activationBudgetBytes`,
+        // 256 MB) per lane; each row keeps its pooled features and outputs (values, gradients)
         let customers = c.kind == .customers ? 1 + Double(c.extensions.customers) : 1
         let rowsPerState = N * customers * Double(m.omegaQuadratureNodes + 1) * Double(c.kind == .productivity ? m.ownShockNodes : 1)
         let rows = max(Double(1 << 18), rowsPerState)
-        let width = Double(n.phiHidden) * Double(max(n.phiLayers, 1)) + Double(n.L) + Double(n.moments) + Double(n.outerL)
-            + Double(n.rho2Hidden) * Double(max(n.rho2Layers, 1))
-        let activations = bytes * rows * width * 4
+        let width = Double(n.L) + Double(n.moments) + Double(n.outerL) + 4
+        let hiddenPerRow = Double(n.phiHidden) * Double(max(n.phiLayers, 1)) + Double(n.rho2Hidden) * Double(max(n.rho2Layers, 1))
+        let fusedBudget = 2 * 256e6
+        let activations = bytes * rows * width * 4 + min(fusedBudget, bytes * rows * hiddenPerRow * 4)
+            + (rowsPerState > Double(1 << 18) ? bytes * rowsPerState * hiddenPerRow : 0)   // one state wider than a chunk
         let rho = Double(n.rhoHidden)
         let params = Double(n.phiHidden) * Double(n.phiHidden) * Double(max(n.phiLayers - 1, 0)) + Double(n.phiHidden) * Double(n.L + 2)
             + rho * rho * Double(max(n.rhoLayers - 1, 0)) + rho * Double(n.L + n.moments + 2)
@@ -96,11 +99,19 @@ public enum ResourceLimits {
         let e = estimate(c), limit = memoryLimit()
         guard e.total <= limit else {
             let parts = e.parts.sorted { $0.bytes > $1.bytes }
-            let biggest = parts[0]
             let detail = parts.filter { $0.bytes > 0.01 * e.total }.map { "\($0.what) \(formatBytes($0.bytes))" }.joined(separator: ", ")
-            throw ConfigError(key: biggest.keys.components(separatedBy: ", ").first ?? "",
-                              "the run needs about \(formatBytes(e.total)) of memory (\(detail)), more than the \(formatBytes(limit)) available; "
-                              + "reduce \(biggest.keys) (or set SYMDP_MAX_MEMORY_GB to allow more)")
+            // the key to blame: the one whose default value shrinks the estimate most
+            let defaults = RunConfig()
+            var blamed = parts[0].keys.components(separatedBy: ", ").first ?? "", best = e.total
+            for (key, _) in sizes(c) where !key.contains("[") {
+                var trial = c
+                guard let value = defaults.value(of: key), (try? trial.apply(override: "\(key)=\(value)")) != nil else { continue }
+                let total = estimate(trial).total
+                if total < best { best = total; blamed = key }
+            }
+            throw ConfigError(key: blamed,
+                              "\(c.value(of: blamed) ?? "this value") makes the run need about \(formatBytes(e.total)) of memory (\(detail)), "
+                              + "more than the \(formatBytes(limit)) available; lower it (or set SYMDP_MAX_MEMORY_GB to allow more)")
         }
     }
 

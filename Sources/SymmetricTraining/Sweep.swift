@@ -74,14 +74,15 @@ public struct SweepSpec: Sendable {
 
     public static func parse(yaml text: String, defaultName: String = "sweep", relativeTo dir: URL? = nil) throws -> SweepSpec {
         let node: Node?
-        do { node = try Yams.compose(yaml: text) } catch { throw ConfigError(key: "", "the sweep file is not valid YAML: \(error)") }
+        do { node = try Yams.compose(yaml: text) } catch { throw ConfigError(key: "", "the sweep file is not valid YAML: \(ConfigEcho.truncated("\(error)"))") }
+        try YAMLDuplicateKeys.check(node)
         guard let top = node?.mapping else { throw ConfigError(key: "", "a sweep file is a mapping with keys \(topKeys.joined(separator: ", "))") }
         var entries: [String: Node] = [:]
         for (k, v) in top {
             let key = k.string ?? ""
             guard topKeys.contains(key) else {
                 let hint = closest(key, in: topKeys).map { " Did you mean '\($0)'?" } ?? ""
-                throw ConfigError(key: key, "unknown sweep key.\(hint) Keys: \(topKeys.joined(separator: ", "))")
+                throw ConfigError(key: ConfigEcho.truncated(key), "unknown sweep key.\(hint) Keys: \(topKeys.joined(separator: ", "))")
             }
             entries[key] = v
         }
