@@ -28,7 +28,13 @@ public func describeFileError(_ error: Error, path fallbackPath: String? = nil) 
     } else {
         return "\(error)"
     }
-    if let path { what = "'\(path)': " + what }
+    if let path {
+        if ns.domain == NSCocoaErrorDomain, ns.code == NSFileWriteUnknownError || ns.code == NSFileReadUnknownError,
+           let file = firstFileAncestor(path) {
+            what = "'\(file)' is a file, not a folder"
+        }
+        what = "'\(path)': " + what
+    }
     return what
 }
 
@@ -45,4 +51,15 @@ public func describeErrno(_ code: Int32) -> String {
     case EDQUOT: return "disk quota exceeded"
     default: return String(cString: strerror(code)).lowercased()
     }
+}
+
+/// The first proper ancestor of `path` that exists and is a regular file (why a folder cannot be made there).
+func firstFileAncestor(_ path: String) -> String? {
+    var url = URL(fileURLWithPath: path).deletingLastPathComponent()
+    while url.path != "/" && !url.path.isEmpty {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) { return isDir.boolValue ? nil : url.path }
+        url = url.deletingLastPathComponent()
+    }
+    return nil
 }
