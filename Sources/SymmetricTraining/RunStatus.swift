@@ -96,26 +96,37 @@ public enum DivergenceCause: String, Codable, Sendable {
     /// network extrapolates badly (data coverage), not evidently the learning rate.
     case validationData = "validation_data"
 
+    /// The cause of a non-finite training loss (seen at a batch).
     /// - Parameters:
     ///   - optimizerSteps: Adam steps taken in the current attempt when the divergence was seen.
     ///   - lossBefore: the first finite batch loss of the attempt, if one was seen.
-    ///   - trainLoss: for a divergence seen in val MSE, the epoch's training loss.
-    public static func diagnose(optimizerSteps: Int, lossBefore: Double?, trainLoss: Double? = nil,
-                                divergenceThreshold: Double = .infinity) -> DivergenceCause {
-        if let trainLoss, trainLoss.isFinite, trainLoss <= divergenceThreshold { return .validationData }
-        if optimizerSteps == 0 && lossBefore == nil { return .initialResiduals }
-        return .learningRate
+    public static func diagnose(optimizerSteps: Int, lossBefore: Double?) -> DivergenceCause {
+        optimizerSteps == 0 && lossBefore == nil ? .initialResiduals : .learningRate
     }
 
-    /// The sentence the console prints after "training diverged …".
+    /// The cause of a val MSE above the divergence threshold, when the losses tell; nil when they don't.
+    /// - Parameters:
+    ///   - trainLoss: the epoch's mean training loss; `previousTrainLoss`: the epoch before's, if any.
+    public static func diagnoseValidation(trainLoss: Double, previousTrainLoss: Double?) -> DivergenceCause? {
+        guard let previous = previousTrainLoss, previous.isFinite else { return nil }
+        if !trainLoss.isFinite || trainLoss > 10 * previous { return .learningRate }   // the training loss blew up too
+        if trainLoss <= previous { return .validationData }                             // still falling: the fit is fine on its data
+        return nil
+    }
+
+    /// The sentence the console prints after "training diverged …" (nil: the cause is not known).
+    public static func advice(_ cause: DivergenceCause?, lr: Double) -> String {
+        cause?.advice(lr: lr) ?? "The losses do not tell the cause (the training loss neither blew up nor kept falling)."
+    }
+
     public func advice(lr: Double) -> String {
         switch self {
         case .learningRate:
-            return "Likely cause: the learning rate (optimizer.lr = \(lr)): the loss was finite and blew up after optimiser steps; try a smaller optimizer.lr."
+            return "Likely cause: the learning rate (optimizer.lr = \(lr)): the training loss was finite and blew up after optimiser steps; try a smaller optimizer.lr."
         case .initialResiduals:
             return "Cause: the Euler residuals are not finite at the initial network, before any optimiser step, so the learning rate is not to blame; check the model.* parameters and method.X_0_loc/X_0_scale."
         case .validationData:
-            return "The training loss is finite but val MSE exploded: the validation paths reach states the training data do not cover; the learning rate is not the evident cause."
+            return "The training loss kept falling while val MSE exploded: the validation paths reach states the training data do not cover; the learning rate is not the evident cause."
         }
     }
 }

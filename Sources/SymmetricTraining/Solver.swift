@@ -296,11 +296,11 @@ public final class Solver<E: SymmetricEconomy> {
                                      valPolicyRelError: policyErr, seconds: t, attempt: attempt)
             history.append(record)
             if !valMSE.isFinite || valMSE > tc.divergenceThreshold {
-                let cause = DivergenceCause.diagnose(optimizerSteps: optimizer.step, lossBefore: firstFiniteLoss,
-                                                     trainLoss: record.trainMSE, divergenceThreshold: tc.divergenceThreshold)
+                let previous = history.count >= 2 && history[history.count - 2].attempt == attempt ? history[history.count - 2].trainMSE : nil
+                let cause = DivergenceCause.diagnoseValidation(trainLoss: record.trainMSE, previousTrainLoss: previous)
                 divergenceCause = cause
                 progress.message("training diverged at epoch \(epochsDone): val_mse = \(valMSE) > trainer.divergence_threshold (\(sci(tc.divergenceThreshold))). "
-                                 + "The best checkpoint is kept. " + cause.advice(lr: config.optimizer.lr))
+                                 + "The best checkpoint is kept. " + DivergenceCause.advice(cause, lr: config.optimizer.lr))
                 return .diverged
             }
             let isBest = valMSE < bestValMSE

@@ -51,7 +51,13 @@ final class RunStatusTests: TemporaryFolderTestCase {
     func testDivergenceCauseIsNamedOnlyWhenKnown() {
         XCTAssertEqual(DivergenceCause.diagnose(optimizerSteps: 3, lossBefore: 1e-2), .learningRate)
         XCTAssertEqual(DivergenceCause.diagnose(optimizerSteps: 0, lossBefore: nil), .initialResiduals)
-        XCTAssertEqual(DivergenceCause.diagnose(optimizerSteps: 40, lossBefore: 1e-2, trainLoss: 1e-3, divergenceThreshold: 1e5), .validationData)
+        // val MSE exploded: the training loss tells, or nothing is claimed
+        XCTAssertEqual(DivergenceCause.diagnoseValidation(trainLoss: 1e-3, previousTrainLoss: 2e-3), .validationData)
+        XCTAssertEqual(DivergenceCause.diagnoseValidation(trainLoss: 5e2, previousTrainLoss: 1e-3), .learningRate)
+        XCTAssertEqual(DivergenceCause.diagnoseValidation(trainLoss: .infinity, previousTrainLoss: 1e-3), .learningRate)
+        XCTAssertNil(DivergenceCause.diagnoseValidation(trainLoss: 2e-3, previousTrainLoss: 1e-3))
+        XCTAssertNil(DivergenceCause.diagnoseValidation(trainLoss: 1e-3, previousTrainLoss: nil), "the first epoch: no trend to read")
+        XCTAssertFalse(DivergenceCause.advice(nil, lr: 10).contains("optimizer.lr"))
         XCTAssertTrue(DivergenceCause.learningRate.advice(lr: 10).contains("optimizer.lr"))
         XCTAssertFalse(DivergenceCause.initialResiduals.advice(lr: 10).contains("smaller optimizer.lr"))
         XCTAssertFalse(DivergenceCause.validationData.advice(lr: 10).contains("smaller optimizer.lr"))
