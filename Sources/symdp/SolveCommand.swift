@@ -22,6 +22,7 @@ struct SolveCommand: ParsableCommand {
     @Flag(help: "No progress output.") var quiet = false
 
     func run() throws {
+        ParentWatch.start()
         let progress = ProgressReporter()
         progress.quiet = quiet
         let summary: SolveSummary

@@ -189,8 +189,9 @@ final class RunPool: @unchecked Sendable {
         self.executable = executable
         self.threads = threads
         slots = DispatchSemaphore(value: jobs)
-        // Ctrl-C or a TERM stops the children too (a killed sweep's runs resume next time).
-        for sig in [SIGINT, SIGTERM] {
+        // Ctrl-C, TERM or HUP stops the children too (a killed sweep's runs resume next time); after a
+        // SIGKILL the children notice on their own (`ParentWatch`).
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler { [weak self] in
@@ -217,6 +218,7 @@ final class RunPool: @unchecked Sendable {
         p.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["SYMDP_THREADS"] = String(threads)
+        env[ParentWatch.variable] = String(getpid())   // the run stops if this sweep dies
         p.environment = env
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try? FileHandle(forWritingTo: log)

@@ -106,4 +106,53 @@ final class SweepReliabilityTests: TemporaryFolderTestCase {
             XCTAssertTrue(e.message.contains("configuration 'Huge'"), e.message)
         }
     }
+
+    /// Process ids whose parent is `parent` (from /proc).
+    func children(of parent: Int32) -> [Int32] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return names.compactMap { name -> Int32? in
+            guard let pid = Int32(name), let stat = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && Int32(fields[1]) == parent ? pid : nil
+        }
+    }
+
+    /// A sweep killed with SIGKILL does not leave its run training (an orphan would hold the
+    /// folder and inflate other runs' times): the run stops, releases its lock and stays resumable.
+    func testRunsStopWhenTheirSweepIsKilled() throws {
+        let file = dir.appendingPathComponent("long.yaml")
+        try """
+        name: long
+        set: {model.N: 8, network.phi: identity, network.rho_hidden: 16, trainer.max_epochs: 1000000, trainer.patience: 1000000,
+              trainer.stopping_threshold: 0, method.test_trajectories: 2}
+        seeds: [1]
+        out: \(dir.appendingPathComponent("out").path)
+        """.write(to: file, atomically: true, encoding: .utf8)
+        let sweep = try run(["sweep", file.path], wait: false)
+        let runFolder = dir.appendingPathComponent("out/base/seed-1")
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: runFolder.appendingPathComponent("last.safetensors").path) && Date() < deadline && sweep.process.isRunning {
+            usleep(20_000)
+        }
+        let kids = children(of: sweep.process.processIdentifier)
+        XCTAssertEqual(kids.count, 1, "one run process")
+        defer { for k in kids { kill(k, SIGKILL) } }   // never leave one behind, whatever the outcome
+        kill(sweep.process.processIdentifier, SIGKILL)
+        sweep.process.waitUntilExit()
+        let child = try XCTUnwrap(kids.first)
+        let gone = Date().addingTimeInterval(30)
+        while kill(child, 0) == 0 && Date() < gone {
+            // a zombie (exited, not yet reaped by its new parent) has stopped too
+            if let stat = try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8),
+               let close = stat.lastIndex(of: ")"), stat[stat.index(after: close)...].hasPrefix(" Z") { break }
+            usleep(50_000)
+        }
+        let stat = try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8)
+        let stopped = stat == nil || stat!.split(separator: ")").last!.hasPrefix(" Z")
+        XCTAssertTrue(stopped, "the run process \(child) is still training after its sweep was killed")
+        XCTAssertFalse(RunFolder.isLocked(runFolder))
+        let spec = try SweepSpec.load(path: file.path)
+        XCTAssertEqual(try spec.runs()[0].status(in: URL(fileURLWithPath: spec.out)), .interrupted, "resumable")
+    }
 }
