@@ -12,6 +12,9 @@ struct SolveCommand: ParsableCommand {
           symdp solve --config configs/baseline.yaml --set network.phi=identity --set model.N=1024 --seed 3
         The run folder gets config.yaml, metrics.json, history.csv, test_results.csv, best/last checkpoints
         and plots. Continue an interrupted run with `symdp solve --resume RUN_DIR`.
+
+        Every run ends in a status (metrics.json `status`, the last line printed) and its exit code:
+          solved 0, not_converged 3, failed 4, diverged 5; errors before a run ends 1, usage errors 64.
         """)
 
     @OptionGroup var options: ConfigOptions

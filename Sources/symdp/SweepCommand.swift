@@ -60,7 +60,10 @@ struct SweepCommand: ParsableCommand {
         }
         if list {
             print("sweep \(spec.name): \(all.count) runs in \(root.path)" + (shard.map { ", shard \($0): \(selected.count) runs" } ?? ""))
-            for r in selected { print("  [\(r.status(in: root).rawValue)] \(r.folder)") }
+            for r in selected {
+                let state = r.status(in: root)
+                print("  [\(state.rawValue)\(state == .finished ? (r.endStatus(in: root).map { ": \($0.rawValue)" } ?? "") : "")] \(r.folder)")
+            }
             return
         }
         let todo = selected.filter { $0.status(in: root) != .finished }
