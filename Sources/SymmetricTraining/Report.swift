@@ -49,8 +49,9 @@ public struct Report {
             RunStatus.allCases.compactMap { s in statusCounts[s].map { "\($0) \(s.rawValue)" } }.joined(separator: ", ")
         }
     }
-    /// Runs found that have not ended (not in the table); set by the caller.
+    /// Runs found that have not ended, and runs of a sweep that never started (not in the table); set by the caller.
     public var unfinishedRuns = 0
+    public var missingRuns = 0
 
     public var rows: [Row]
     /// Medians over successful runs only (the paper's tables) instead of every run.
@@ -140,6 +141,25 @@ public struct Report {
         return out.sorted { $0.path < $1.path }
     }
 
+    /// Per sweep found under `roots` (by the `run.json` of its runs), how many of its runs have no
+    /// folder yet (never started; a sweep run restarted with the same file starts them).
+    public static func missing(_ roots: [URL]) -> [String: Int] {
+        var total: [String: Int] = [:], started: [String: Set<Int>] = [:]
+        let fm = FileManager.default
+        for root in roots {
+            guard let e = fm.enumerator(at: root, includingPropertiesForKeys: nil) else { continue }
+            for case let url as URL in e where url.lastPathComponent == "run.json" {
+                guard let data = fm.contents(atPath: url.path), let d = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                      let sweep = d["sweep"] as? String, let index = d["index"] as? Int, let runs = d["sweep_runs"] as? Int else { continue }
+                total[sweep] = max(total[sweep] ?? 0, runs)
+                started[sweep, default: []].insert(index)
+            }
+        }
+        var out: [String: Int] = [:]
+        for (sweep, runs) in total { out[sweep] = max(0, runs - (started[sweep]?.count ?? 0)) }
+        return out.filter { $0.value > 0 }
+    }
+
     public init(records: [RunRecord], successfulOnly: Bool = false) {
         self.successfulOnly = successfulOnly
         var groups: [String: [RunRecord]] = [:]
@@ -200,6 +220,9 @@ public struct Report {
         s += " ∞: most runs had no finite value (paths that blew up, or not solved).\n"
         if unfinishedRuns > 0 {
             s += "\n\(unfinishedRuns) run folder(s) have not ended (interrupted, running or only evaluated) and are not in the table.\n"
+        }
+        if missingRuns > 0 {
+            s += "\n\(missingRuns) run(s) of the sweep(s) have not started and are not in the table.\n"
         }
         return s
     }

@@ -252,9 +252,11 @@ extension SweepSpec.Run {
     }
 
     /// `run.json`: what a report needs to place this run (sweep, configuration, grid point, seed).
-    public func descriptor(sweep: String) -> String {
-        let d: [String: Any] = ["sweep": sweep, "configuration": configuration, "label": label, "seed": seed, "index": index,
+    /// - Parameter runs: how many runs the whole sweep has (so `report` can tell how many never started).
+    public func descriptor(sweep: String, runs: Int? = nil) -> String {
+        var d: [String: Any] = ["sweep": sweep, "configuration": configuration, "label": label, "seed": seed, "index": index,
                                 "grid": Dictionary(uniqueKeysWithValues: gridPoint.map { ($0.0, $0.1) })]
+        if let runs { d["sweep_runs"] = runs }
         let data = try! JSONSerialization.data(withJSONObject: d, options: [.prettyPrinted, .sortedKeys])
         return String(decoding: data, as: UTF8.self) + "\n"
     }

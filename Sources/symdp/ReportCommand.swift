@@ -31,8 +31,13 @@ struct ReportCommand: ParsableCommand {
                 FileHandle.standardError.write("report: \(unfinished.count) run(s) have not ended and are left out: \(shown)\n".data(using: .utf8)!)
             }
             guard !records.isEmpty else { throw SolverError("no finished runs (folders with metrics.json) under \(folders.joined(separator: ", "))") }
+            let missing = Report.missing(roots)
+            for (sweep, count) in missing.sorted(by: { $0.key < $1.key }) {
+                FileHandle.standardError.write("report: sweep \(sweep): \(count) run(s) have not started; run the sweep again to finish it\n".data(using: .utf8)!)
+            }
             var report = Report(records: records, successfulOnly: successfulOnly)
             report.unfinishedRuns = unfinished.count
+            report.missingRuns = missing.values.reduce(0, +)
             if let out {
                 let dir = URL(fileURLWithPath: out)
                 try AtomicFile.write(report.markdown(), to: dir.appendingPathComponent("report.md"))

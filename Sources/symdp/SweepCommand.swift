@@ -95,7 +95,7 @@ struct SweepCommand: ParsableCommand {
                 }
                 continue
             }
-            try AtomicFile.write(run.descriptor(sweep: spec.name), to: dir.appendingPathComponent("run.json"))
+            try AtomicFile.write(run.descriptor(sweep: spec.name, runs: all.count), to: dir.appendingPathComponent("run.json"))
             let arguments: [String]
             if state == .interrupted {
                 arguments = ["solve", "--resume", dir.path]

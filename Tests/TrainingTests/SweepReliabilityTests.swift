@@ -107,6 +107,22 @@ final class SweepReliabilityTests: TemporaryFolderTestCase {
         }
     }
 
+    /// `report` on an incomplete sweep says how many runs never started and how many have not ended.
+    func testReportCountsRunsThatHaveNotStartedOrEnded() throws {
+        let file = try sweepFile()
+        XCTAssertEqual(try runToEnd(["sweep", file.path, "--shard", "0/2"]).status, 0)   // runs 0 and 2 of 4
+        let spec = try SweepSpec.load(path: file.path)
+        let root = URL(fileURLWithPath: spec.out), runs = try spec.runs()
+        try FileManager.default.removeItem(at: root.appendingPathComponent(runs[2].folder).appendingPathComponent("metrics.json"))
+        let r = try runToEnd(["report", root.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("sweep tiny: 2 run(s) have not started"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("1 run(s) have not ended"), r.stderr)
+        XCTAssertTrue(r.stdout.contains("2 run(s) of the sweep(s) have not started"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("1 run folder(s) have not ended"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("| base, network.rho_layers=1 | 1 |"), r.stdout)
+    }
+
     /// Process ids whose parent is `parent` (from /proc).
     func children(of parent: Int32) -> [Int32] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
