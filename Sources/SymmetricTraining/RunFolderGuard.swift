@@ -110,7 +110,8 @@ enum ResumeCheck {
     /// Keys that may change between a run and its resumption (they change no number).
     static let mayDiffer: Set<String> = ["trainer.threads"]
 
-    static func configMatches(_ config: RunConfig, checkpoint: CheckpointState, folder: RunFolder) throws {
+    /// - Parameter action: what is refused, for the message ("resume", "evaluate").
+    static func configMatches(_ config: RunConfig, checkpoint: CheckpointState, folder: RunFolder, action: String = "resume") throws {
         guard let text = checkpoint.config else { return }   // checkpoints from before the config was kept
         let trained: RunConfig
         do { trained = try RunConfig.parse(yaml: text) } catch {
@@ -119,8 +120,8 @@ enum ResumeCheck {
         let differing = RunConfig.keyPaths.filter { !mayDiffer.contains($0) && config.value(of: $0) != trained.value(of: $0) }
         guard differing.isEmpty else {
             let shown = differing.prefix(5).map { "\($0) is \(config.value(of: $0) ?? "?") in config.yaml but \(trained.value(of: $0) ?? "?") in the checkpoint" }
-            throw SolverError("cannot resume \(folder.url.path): config.yaml was edited after the run started (\(shown.joined(separator: "; "))\(differing.count > 5 ? "; …" : "")). "
-                              + "Restore those values to resume, or start a new run with the edited config: symdp solve --config \(folder.config.path) --out NEW_FOLDER")
+            throw SolverError("cannot \(action) \(folder.url.path): config.yaml was edited after the run started (\(shown.joined(separator: "; "))\(differing.count > 5 ? "; …" : "")). "
+                              + "Restore those values to \(action), or start a new run with the edited config: symdp solve --config \(folder.config.path) --out NEW_FOLDER")
         }
     }
 }

@@ -254,7 +254,10 @@ final class Run<E: SymmetricEconomy>: RunProtocol {
         let reason = (old?["stop_reason"] as? String).flatMap(StopReason.init(rawValue:))
         // the counters and history of the whole run (last checkpoint), then the best weights
         let countersFile = fm.fileExists(atPath: folder.last.path) ? folder.last : folder.best
-        try solver.restore(from: try Safetensors.read(from: countersFile), training: true, path: countersFile.path)
+        let file = try Safetensors.read(from: countersFile)
+        try ResumeCheck.configMatches(config, checkpoint: try CheckpointState(metadata: file.metadata, file: countersFile.path),
+                                      folder: folder, action: "evaluate")
+        try solver.restore(from: file, training: true, path: countersFile.path)
         let evaluated = fm.fileExists(atPath: folder.best.path) ? folder.best : folder.last
         let evaluatedEpoch = try CheckpointState(metadata: try Safetensors.read(from: evaluated).metadata, file: evaluated.path).epochs
         progress.message("evaluating \(evaluated.lastPathComponent) (epoch \(evaluatedEpoch) of \(solver.epochsDone) trained) of "

@@ -67,6 +67,9 @@ final class RunFolderTests: TemporaryFolderTestCase {
         let edited = try runToEnd(["solve", "--resume", R.path])
         XCTAssertEqual(edited.status, RunStatus.errorExitCode)
         XCTAssertTrue(edited.stderr.contains("model.N is 32 in config.yaml but 16 in the checkpoint"), edited.stderr)
+        let evaluated = try runToEnd(["evaluate", R.path])
+        XCTAssertEqual(evaluated.status, RunStatus.errorExitCode, "evaluate refuses it too")
+        XCTAssertTrue(evaluated.stderr.contains("cannot evaluate") && evaluated.stderr.contains("model.N"), evaluated.stderr)
         try text.write(to: config, atomically: true, encoding: .utf8)
         XCTAssertEqual(try runToEnd(["solve", "--quiet", "--resume", R.path]).status, RunStatus.notConverged.exitCode)
     }
