@@ -1,4 +1,4 @@
-/// Parameters of the Lucas–Prescott investment model with N firms (paper §2, SPEC §2).
+/// Parameters of the Lucas–Prescott investment model with N firms (paper §2; references in docs/references.md).
 ///
 /// Law of motion `x' = (1−δ)x + u + σw + ηω`; inverse demand (eq. 9)
 /// `p(X) = α0 − α1·((1/N) Σ max(0, X_i)^ν)^ζ`; profits `p(X)·x^{1−μ}/(1−μ) − (γ/2)u²`.

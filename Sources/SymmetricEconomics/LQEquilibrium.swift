@@ -6,7 +6,9 @@ public struct LQError: Error, CustomStringConvertible {
     public init(_ d: String) { description = d }
 }
 
-/// The exact equilibrium of the linear-quadratic case (ν = ζ = 1, μ = 0), O(1) in N (SPEC §3).
+/// The exact equilibrium of the linear-quadratic case (ν = ζ = 1, μ = 0), O(1) in N: the linear policy
+/// substituted into the Euler equation, eq. (20) (the paper reaches the same H1 through the Riccati
+/// equation (D.6) and eq. (31), `LQRiccati.swift`).
 ///
 /// The policy is `u(X) = H0 + H1·mean(X)`. Matching coefficients in the Euler equation gives
 /// `γH1 = β(γ(1−δ)H1 − α1)(1−δ+H1)`, a quadratic with two roots; the equilibrium is the stable

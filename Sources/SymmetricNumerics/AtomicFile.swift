@@ -14,11 +14,11 @@ public enum AtomicFile {
     public static func write(_ data: Data, to url: URL) throws {
         let dir = url.deletingLastPathComponent()
         do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
-            throw FileWriteError(path: url.path, reason: "cannot create folder '\(dir.path)' (\(error.localizedDescription))")
+            throw FileWriteError(path: url.path, reason: "cannot create folder '\(dir.path)': \(describeFileError(error))")
         }
         let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         let fd = open(tmp.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw FileWriteError(path: url.path, reason: String(cString: strerror(errno))) }
+        guard fd >= 0 else { let e = errno; throw FileWriteError(path: url.path, reason: describeErrno(e)) }
         var ok = true
         data.withUnsafeBytes { raw in
             var offset = 0
@@ -32,7 +32,7 @@ public enum AtomicFile {
         if ok && fsync(fd) != 0 { ok = false }
         close(fd)
         guard ok, rename(tmp.path, url.path) == 0 else {
-            let reason = String(cString: strerror(err != 0 ? err : errno))
+            let reason = describeErrno(err != 0 ? err : errno)
             unlink(tmp.path)
             throw FileWriteError(path: url.path, reason: reason)
         }

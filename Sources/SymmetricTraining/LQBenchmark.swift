@@ -15,7 +15,7 @@ extension RunConfig {
 
 /// How `symdp lq` finds the equilibrium.
 public enum LQMethod: String, CaseIterable, Sendable {
-    /// The stable root of the Euler quadratic, O(1) in N (SPEC §3).
+    /// The stable root of the Euler quadratic, O(1) in N (coefficients matched in eq. 20; `LQEquilibrium`).
     case closedForm = "closed-form"
     /// The paper's classical route: Riccati equation (D.6) in N+2 states and a root-find on (H0, H1), O(N³).
     case riccati

@@ -338,6 +338,7 @@ func formatDouble(_ x: Double) -> String {
 
 /// Closest string by edit distance (for "did you mean").
 func closest(_ s: String, in candidates: [String]) -> String? {
+    guard s.count <= 200 else { return nil }   // a pasted blob is no typo, and the distance is quadratic
     func distance(_ a: String, _ b: String) -> Int {
         let a = Array(a.lowercased()), b = Array(b.lowercased())
         var row = Array(0...b.count)
@@ -375,8 +376,9 @@ extension RunConfig {
         var config = RunConfig()
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch {
-            throw ConfigError(key: "", "the file is not valid YAML: \(error)")
+            throw ConfigError(key: "", "the file is not valid YAML: \(ConfigEcho.truncated("\(error)"))")
         }
+        try YAMLDuplicateKeys.check(node)
         guard let node else { return config }
         guard let top = node.mapping else { throw ConfigError(key: "", "the top level must be a mapping of sections (model:, method:, …)") }
         for (k, v) in top {
@@ -387,7 +389,7 @@ extension RunConfig {
             }
             guard ConfigKey.sections.contains(section) else {
                 let hint = closest(section, in: ConfigKey.sections + ["seed"]).map { " Did you mean '\($0)'?" } ?? ""
-                throw ConfigError(key: section, "unknown section.\(hint) Sections: \(ConfigKey.sections.joined(separator: ", ")), seed")
+                throw ConfigError(key: ConfigEcho.truncated(section), "unknown section.\(hint) Sections: \(ConfigKey.sections.joined(separator: ", ")), seed")
             }
             if case .scalar(let s) = v, ["", "~", "null"].contains(s.string) { continue }
             guard let entries = v.mapping else { throw ConfigError(key: section, "must be a mapping of keys") }
@@ -412,6 +414,13 @@ extension RunConfig {
     }
 
     mutating func set(_ path: String, value: String) throws {
+        do { try setUnchecked(path, value: value) } catch let e as ConfigError {
+            // never echo a huge value or key back in full
+            throw ConfigError(key: ConfigEcho.truncated(e.key), ConfigEcho.shorten(ConfigEcho.shorten(e.message, value: value), value: path))
+        }
+    }
+
+    private mutating func setUnchecked(_ path: String, value: String) throws {
         if try setModelFileKey(path, value: value) { return }
         guard let key = ConfigKey.byPath[path] else {
             let section = path.split(separator: ".").first.map(String.init) ?? path
@@ -426,7 +435,7 @@ extension RunConfig {
     /// Applies one `section.key=value` override (the value is read as a YAML scalar).
     public mutating func apply(override: String) throws {
         guard let eq = override.firstIndex(of: "=") else {
-            throw ConfigError(key: override, "an override must look like section.key=value, e.g. model.N=1024")
+            throw ConfigError(key: ConfigEcho.truncated(override), "an override must look like section.key=value, e.g. model.N=1024")
         }
         let path = String(override[..<eq]).trimmingCharacters(in: .whitespaces)
         var value = String(override[override.index(after: eq)...]).trimmingCharacters(in: .whitespaces)

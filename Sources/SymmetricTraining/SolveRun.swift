@@ -26,8 +26,12 @@ public struct RunFolder {
     /// Takes the folder's lock (released by `unlock`, or by the OS when the process dies, even on
     /// SIGKILL), so that two processes never train into the same folder.
     public func lock() throws -> Int32 {
-        let fd = open(lockFile.path, O_RDWR | O_CREAT, 0o644)
-        guard fd >= 0 else { throw SolverError("cannot create '\(lockFile.path)': \(String(cString: strerror(errno)))") }
+        let path = lockFile.path
+        let fd = open(path, O_RDWR | O_CREAT, 0o644)
+        guard fd >= 0 else {
+            let e = errno
+            throw SolverError("cannot lock run folder '\(url.path)': cannot create '\(path)': \(describeErrno(e))")
+        }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)
             throw SolverError("run folder '\(url.path)' is in use by another symdp process; wait for it or choose another --out")
@@ -36,6 +40,15 @@ public struct RunFolder {
     }
 
     public static func unlock(_ fd: Int32) { flock(fd, LOCK_UN); close(fd) }
+
+    /// `runs/<prefix><UTC timestamp>` under the current directory (for outputs that are not runs;
+    /// run folders get `unique(seed:)`).
+    public static func timestamped(prefix: String = "") -> RunFolder {
+        let f = DateFormatter()
+        f.dateFormat = "yyyyMMdd-HHmmss"
+        f.timeZone = TimeZone(identifier: "UTC")
+        return RunFolder(URL(fileURLWithPath: "runs").appendingPathComponent(prefix + f.string(from: Date())))
+    }
 
     /// True when another process holds the folder's lock.
     public static func isLocked(_ url: URL) -> Bool {
@@ -46,13 +59,6 @@ public struct RunFolder {
         return true
     }
 
-    /// `runs/<UTC timestamp>` under the current directory.
-    public static func timestamped(prefix: String = "") -> RunFolder {
-        let f = DateFormatter()
-        f.dateFormat = "yyyyMMdd-HHmmss"
-        f.timeZone = TimeZone(identifier: "UTC")
-        return RunFolder(URL(fileURLWithPath: "runs").appendingPathComponent(prefix + f.string(from: Date())))
-    }
 }
 
 /// Summary of a finished solve (also `metrics.json`).
@@ -61,9 +67,19 @@ public struct SolveSummary: Sendable {
     public var policyAbsError, policyRelError: Double?
     public var params, epochs: Int
     public var seconds: Double
+    /// Seconds of fitting until val MSE reached `trainer.stopping_threshold` — only for a `solved`
+    /// run (the accepted solution's time; nil for every other status).
     public var secondsToThreshold: Double?
     public var seed: UInt64
-    public var stopReason: StopReason
+    /// Why training stopped (nil: `evaluate` of a run that has not ended).
+    public var stopReason: StopReason?
+    /// How the run ended (nil: it has not ended — `evaluate` of an interrupted run).
+    public var status: RunStatus?
+    public var stoppingThreshold: Double
+    public var divergenceCause: DivergenceCause?
+
+    /// `seconds_to_1e-6`: the time to the threshold when the threshold is 1e-6 (the paper's), else nil.
+    public var secondsTo1e6: Double? { stoppingThreshold == 1e-6 ? secondsToThreshold : nil }
 
     /// `metrics.json` content, keys as documented in the README.
     public func json(extra: [String: Any] = [:]) -> String {
@@ -71,7 +87,10 @@ public struct SolveSummary: Sendable {
             "train_mse": trainMSE, "val_mse": valMSE, "test_mse": testMSE,
             "policy_abs_error": policyAbsError ?? NSNull(), "policy_rel_error": policyRelError ?? NSNull(),
             "params": params, "epochs": epochs, "seconds": seconds,
-            "seconds_to_1e-6": secondsToThreshold ?? NSNull(), "seed": seed, "stop_reason": stopReason.rawValue,
+            "status": status?.rawValue ?? RunFolder.unfinished, "stopping_threshold": stoppingThreshold,
+            "seconds_to_threshold": secondsToThreshold ?? NSNull(), "seconds_to_1e-6": secondsTo1e6 ?? NSNull(),
+            "seed": seed, "stop_reason": stopReason?.rawValue ?? NSNull(),
+            "divergence_cause": divergenceCause?.rawValue ?? NSNull(),
         ]
         for (k, v) in extra { d[k] = v }
         // JSON has no NaN or ∞: a diverged run reports null
@@ -84,28 +103,37 @@ public struct SolveSummary: Sendable {
 /// Runs `symdp solve`, `--resume` and `evaluate` on a run folder.
 public enum SolveRunner {
     /// Trains from scratch (or resumes) and writes the whole run folder.
-    public static func solve(config: RunConfig, folder: RunFolder, resume: Bool = false,
+    ///
+    /// A folder that holds another run is refused unless `overwrite` (the old run is moved aside);
+    /// `resume` continues the folder's run from its last checkpoint, refusing a config edited since.
+    public static func solve(config: RunConfig, folder: RunFolder, resume: Bool = false, overwrite: Bool = false,
                              progress: ProgressReporter = ProgressReporter()) throws -> SolveSummary {
-        try makeRun(config: config, folder: folder, progress: progress).solve(resume: resume)
+        try ResourceLimits.check(config)
+        return try makeRun(config: config, folder: folder, progress: progress).solve(resume: resume, overwrite: overwrite)
     }
 
     /// Solves a user-defined economy (see docs/custom-economy.md) and writes the same run folder.
     /// `makeEconomy` receives the run's shock stream for its Monte Carlo draws.
-    public static func solve<E: SymmetricEconomy>(config: RunConfig, folder: RunFolder, resume: Bool = false,
+    public static func solve<E: SymmetricEconomy>(config: RunConfig, folder: RunFolder, resume: Bool = false, overwrite: Bool = false,
                                                   progress: ProgressReporter = ProgressReporter(),
                                                   economy makeEconomy: (inout SeededGenerator) throws -> E) throws -> SolveSummary {
         setBlasThreads(1)
         if config.trainer.threads > 0 { Parallelism.threads = config.trainer.threads }
-        return try Run(config: config, folder: folder, progress: progress, makeEconomy: makeEconomy).solve(resume: resume)
+        return try Run(config: config, folder: folder, progress: progress, makeEconomy: makeEconomy).solve(resume: resume, overwrite: overwrite)
     }
 
-    /// Recomputes test metrics of a finished (or interrupted) run from its best checkpoint.
+    /// Recomputes test metrics, `test_results.csv` and plots of a run from its best checkpoint.
+    ///
+    /// Takes the folder's lock (refused while a process trains into it) and keeps the training
+    /// status it finds: a finished run keeps its status and stop reason, an interrupted one is
+    /// written as `unfinished` and stays resumable. `metrics.json` names the checkpoint and epoch evaluated.
     public static func evaluate(folder: RunFolder, progress: ProgressReporter = ProgressReporter()) throws -> SolveSummary {
         guard FileManager.default.fileExists(atPath: folder.config.path) else {
             throw SolverError("'\(folder.url.path)' is not a run folder: it has no config.yaml")
         }
         let config = try RunConfig.load(path: folder.config.path)
         try config.validate()
+        try ResourceLimits.check(config)
         return try makeRun(config: config, folder: folder, progress: progress).evaluateOnly()
     }
 
@@ -154,7 +182,7 @@ public enum SolveRunner {
 
 /// A run of some economy in some precision.
 protocol RunProtocol {
-    func solve(resume: Bool) throws -> SolveSummary
+    func solve(resume: Bool, overwrite: Bool) throws -> SolveSummary
     func evaluateOnly() throws -> SolveSummary
 }
 
@@ -174,17 +202,28 @@ final class Run<E: SymmetricEconomy>: RunProtocol {
         solver = try Solver<E>(config: config, progress: progress, makeEconomy: makeEconomy)
     }
 
-    func solve(resume: Bool) throws -> SolveSummary {
-        try FileManager.default.createDirectory(at: folder.url, withIntermediateDirectories: true)
+    func solve(resume: Bool, overwrite: Bool) throws -> SolveSummary {
+        do { try FileManager.default.createDirectory(at: folder.url, withIntermediateDirectories: true) } catch {
+            throw SolverError("cannot create run folder: \(describeFileError(error, path: folder.url.path))")
+        }
         let lockFD = try folder.lock()
         defer { RunFolder.unlock(lockFD) }
         if resume {
             guard FileManager.default.fileExists(atPath: folder.last.path) else {
-                throw SolverError("cannot resume \(folder.url.path): no last.safetensors yet (the run stopped before its first epoch ended); start it again with `symdp solve --config \(folder.config.path) --out \(folder.url.path)`")
+                throw SolverError("cannot resume \(folder.url.path): no last.safetensors yet (the run stopped before its first epoch ended); start it again with `symdp solve --config \(folder.config.path) --out \(folder.url.path) --overwrite`")
             }
-            try solver.restore(from: try Safetensors.read(from: folder.last), training: true)
+            if case .run(let status?) = folder.contents() {
+                throw SolverError("cannot resume \(folder.url.path): the run has ended (status \(status.rawValue)); `symdp evaluate` it, or start a new run with --out")
+            }
+            let file = try Safetensors.read(from: folder.last)
+            let state = try CheckpointState(metadata: file.metadata, file: folder.last.path)
+            try ResumeCheck.configMatches(config, checkpoint: state, folder: folder)
+            try solver.restore(from: file, training: true, path: folder.last.path)
             progress.message("resuming \(folder.url.path) after epoch \(solver.epochsDone)")
         } else {
+            if let aside = try folder.prepareForNewRun(overwrite: overwrite) {
+                progress.message("--overwrite: moved the run that was in \(folder.url.path) to \(aside.path)")
+            }
             try AtomicFile.write(config.yaml(), to: folder.config)
         }
         progress.message("solving \(config.modelName), N=\(economyN), φ=\(config.network.phi.rawValue), \(solver.network.parameterCount) parameters, "
@@ -196,37 +235,95 @@ final class Run<E: SymmetricEconomy>: RunProtocol {
             try AtomicFile.write(self.historyCSV(), to: self.folder.history)
         }
         progress.message("stopped: \(reason.rawValue) after \(solver.epochsDone) epochs")
-        return try finish(reason: reason)
+        return try finish(.trained(reason))
     }
 
     func evaluateOnly() throws -> SolveSummary {
-        let file = FileManager.default.fileExists(atPath: folder.best.path) ? folder.best : folder.last
-        try solver.restore(from: try Safetensors.read(from: file), training: true)
-        let reason: StopReason = solver.history.last.map { $0.valMSE <= config.trainer.stoppingThreshold ? .threshold : .maxEpochs } ?? .maxEpochs
-        return try finish(reason: reason, restoreBest: false)
+        let lockFD: Int32
+        do { lockFD = try folder.lock() } catch {
+            throw SolverError("cannot evaluate '\(folder.url.path)' now: \(error)")
+        }
+        defer { RunFolder.unlock(lockFD) }
+        let fm = FileManager.default
+        guard fm.fileExists(atPath: folder.last.path) || fm.fileExists(atPath: folder.best.path) else {
+            throw SolverError("'\(folder.url.path)' has no checkpoint yet (no best.safetensors or last.safetensors): nothing to evaluate")
+        }
+        // the training status found: a finished run's metrics.json, or none (the run has not ended)
+        let old = fm.contents(atPath: folder.metrics.path).flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
+        let found = old.flatMap { RunStatus(metrics: $0) }
+        let reason = (old?["stop_reason"] as? String).flatMap(StopReason.init(rawValue:))
+        // the counters and history of the whole run (last checkpoint), then the best weights
+        let countersFile = fm.fileExists(atPath: folder.last.path) ? folder.last : folder.best
+        let file = try Safetensors.read(from: countersFile)
+        try ResumeCheck.configMatches(config, checkpoint: try CheckpointState(metadata: file.metadata, file: countersFile.path),
+                                      folder: folder, action: "evaluate")
+        try solver.restore(from: file, training: true, path: countersFile.path)
+        let evaluated = fm.fileExists(atPath: folder.best.path) ? folder.best : folder.last
+        let evaluatedEpoch = try CheckpointState(metadata: try Safetensors.read(from: evaluated).metadata, file: evaluated.path).epochs
+        progress.message("evaluating \(evaluated.lastPathComponent) (epoch \(evaluatedEpoch) of \(solver.epochsDone) trained) of "
+                         + (found.map { "a finished run (status \($0.rawValue))" } ?? "an unfinished run (it stays resumable: symdp solve --resume \(folder.url.path))"))
+        return try finish(.evaluated(found: found, stopReason: reason, checkpoint: evaluated.lastPathComponent, epoch: evaluatedEpoch,
+                                     secondsToThreshold: (old?["seconds_to_threshold"] as? Double) ?? (old?["seconds_to_1e-6"] as? Double),
+                                     divergenceCause: (old?["divergence_cause"] as? String).flatMap(DivergenceCause.init(rawValue:))))
     }
 
-    /// Loads the best weights, evaluates on fresh test trajectories, writes results and plots.
-    func finish(reason: StopReason, restoreBest: Bool = true) throws -> SolveSummary {
+    /// How `finish` was reached: training stopped, or `evaluate` of a folder.
+    enum Outcome {
+        case trained(StopReason)
+        case evaluated(found: RunStatus?, stopReason: StopReason?, checkpoint: String, epoch: Int, secondsToThreshold: Double?,
+                       divergenceCause: DivergenceCause?)
+    }
+
+    /// Loads the best weights, evaluates on fresh test trajectories, decides the status (after
+    /// training) or keeps the one found (`evaluate`), writes results and plots.
+    func finish(_ outcome: Outcome) throws -> SolveSummary {
         let fitSeconds = solver.history.last?.seconds ?? 0
-        if restoreBest, FileManager.default.fileExists(atPath: folder.best.path) {
-            try solver.restore(from: try Safetensors.read(from: folder.best), training: false)
+        if case .trained(.diverged) = outcome, !FileManager.default.fileExists(atPath: folder.best.path) {
+            // diverged before an epoch ended: no weights worth measuring, so no metrics (null)
+            let summary = SolveSummary(trainMSE: .nan, valMSE: .nan, testMSE: .nan, policyAbsError: nil, policyRelError: nil,
+                                       params: solver.network.parameterCount, epochs: solver.epochsDone, seconds: fitSeconds,
+                                       secondsToThreshold: nil, seed: config.seed, stopReason: .diverged, status: .diverged,
+                                       stoppingThreshold: config.trainer.stoppingThreshold, divergenceCause: solver.divergenceCause)
+            try AtomicFile.write(summary.json(extra: ["N": config.model.N, "phi": config.network.phi.rawValue, "precision": config.trainer.precision,
+                                                      "attempts": solver.attempt + 1]), to: folder.metrics)
+            return summary
+        }
+        if FileManager.default.fileExists(atPath: folder.best.path) {
+            try solver.restore(from: try Safetensors.read(from: folder.best), training: false, path: folder.best.path)
         }
         let test = solver.evaluateTest(trajectories: config.method.testTrajectories)
         let trainMSE = solver.mse(solver.trainX)
         let valMSE = solver.mse(solver.valX)
+        let status: RunStatus?, reason: StopReason?, toThreshold: Double?, cause: DivergenceCause?
+        var extra: [String: Any] = [:]
+        switch outcome {
+        case .trained(let r):
+            reason = r
+            status = RunStatus(stop: r, testMSE: test.testMSE, divergenceThreshold: config.trainer.divergenceThreshold)
+            cause = r == .diverged ? solver.divergenceCause : nil
+            toThreshold = status == .solved ? solver.secondsToThreshold : nil
+            if r == .threshold && status == .failed {
+                progress.message("the test paths simulated with the network exploded (test MSE \(sci(test.testMSE)) > trainer.divergence_threshold): the solution is rejected")
+            }
+        case .evaluated(let found, let r, let checkpoint, let epoch, let seconds, let c):
+            status = found; reason = r; cause = c
+            toThreshold = found == .solved ? seconds : nil
+            extra["evaluated_checkpoint"] = checkpoint
+            extra["evaluated_epoch"] = epoch
+        }
         let summary = SolveSummary(trainMSE: trainMSE, valMSE: valMSE, testMSE: test.testMSE,
                                    policyAbsError: test.policyAbsError, policyRelError: test.policyRelError,
                                    params: solver.network.parameterCount, epochs: solver.epochsDone,
-                                   seconds: fitSeconds, secondsToThreshold: solver.secondsToThreshold,
-                                   seed: config.seed, stopReason: reason)
+                                   seconds: fitSeconds, secondsToThreshold: toThreshold,
+                                   seed: config.seed, stopReason: reason, status: status,
+                                   stoppingThreshold: config.trainer.stoppingThreshold, divergenceCause: cause)
         try AtomicFile.write(testCSV(test), to: folder.testResults)
         let wall = Double(DispatchTime.now().uptimeNanoseconds - wallStart) / 1e9
-        var extra: [String: Any] = ["N": economyN, "model": config.modelName, "phi": config.network.phi.rawValue,
-                                    "precision": config.trainer.precision, "wall_seconds_this_process": wall,
-                                    "attempts": solver.attempt + 1, "screen_restarts": solver.screenRestarts,
-                                    "own_path_refinements": solver.refinements,
-                                    "data_augmented": solver.dataAugmented]
+        extra.merge(["N": economyN, "model": config.modelName, "phi": config.network.phi.rawValue,
+                     "precision": config.trainer.precision, "wall_seconds_this_process": wall,
+                     "attempts": solver.attempt + 1, "screen_restarts": solver.screenRestarts,
+                     "own_path_refinements": solver.refinements,
+                     "data_augmented": solver.dataAugmented]) { a, _ in a }
         if let d = test.lqPolicyRelDeviation { extra["lq_policy_rel_deviation"] = d }
         if let economy = solver.economy as? ModelEconomy<T> {
             let path = economy.model.file.path

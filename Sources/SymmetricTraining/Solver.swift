@@ -89,7 +89,11 @@ public final class Solver<E: SymmetricEconomy> {
     public var history: [EpochRecord] = []
     public var epochsDone = 0
     public var elapsedBeforeResume = 0.0
+    /// Seconds of fitting until val MSE first reached `trainer.stopping_threshold` in the current
+    /// attempt and data (reset by a restart or a refinement; only the accepted solution's counts).
     public var secondsToThreshold: Double?
+    /// Why training diverged, when the solver can tell (nil otherwise).
+    public var divergenceCause: DivergenceCause?
     public var bestValMSE = Double.infinity
     /// Current initialisation (restarts after a failed own-path check) and its first epoch.
     public var attempt = 0
@@ -223,6 +227,8 @@ public final class Solver<E: SymmetricEconomy> {
         let start = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { elapsedBeforeResume + Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
         var sinceImprovement = 0
+        // for the divergence diagnosis: the first finite batch loss of this attempt seen by this process
+        var firstFiniteLoss: Double?
         if let bestIndex = history.lastIndex(where: { $0.valMSE == bestValMSE && $0.attempt == attempt }) {
             sinceImprovement = history.count - 1 - bestIndex
         }
@@ -251,6 +257,7 @@ public final class Solver<E: SymmetricEconomy> {
             }
             restart(reason: what)
             sinceImprovement = 0
+            firstFiniteLoss = nil
             return nil
         }
 
@@ -278,9 +285,13 @@ public final class Solver<E: SymmetricEconomy> {
                 let idx = Array(order[(b * batchSize)..<min(points, (b + 1) * batchSize)])
                 let loss = trainStep(idx, subsample: config.seed &+ 0x5ab5 &+ UInt64(epoch) &* 1_000_003 &+ UInt64(b))
                 if !loss.isFinite {
-                    progress.message("training diverged at epoch \(epoch + 1), batch \(b + 1): the loss is \(loss). The best checkpoint is kept; try a smaller optimizer.lr")
+                    let cause = DivergenceCause.diagnose(optimizerSteps: optimizer.step, lossBefore: firstFiniteLoss)
+                    divergenceCause = cause
+                    progress.message("training diverged at epoch \(epoch + 1), batch \(b + 1): the loss is \(loss). The best checkpoint is kept. "
+                                     + cause.advice(lr: config.optimizer.lr))
                     return .diverged
                 }
+                if firstFiniteLoss == nil { firstFiniteLoss = loss }
                 lossSum += loss; batchCount += 1
                 progress.step(epoch: localEpoch, maxEpochs: tc.maxEpochs, batch: b + 1, batches: batches, loss: lossSum / Double(batchCount),
                               elapsed: elapsed(), lastValMSE: history.last?.valMSE, policyError: history.last?.valPolicyRelError)
@@ -293,12 +304,16 @@ public final class Solver<E: SymmetricEconomy> {
                                      valPolicyRelError: policyErr, seconds: t, attempt: attempt)
             history.append(record)
             if !valMSE.isFinite || valMSE > tc.divergenceThreshold {
-                progress.message("training diverged at epoch \(epochsDone): val_mse = \(valMSE) > trainer.divergence_threshold. The best checkpoint is kept; try a smaller optimizer.lr")
+                let previous = history.count >= 2 && history[history.count - 2].attempt == attempt ? history[history.count - 2].trainMSE : nil
+                let cause = DivergenceCause.diagnoseValidation(trainLoss: record.trainMSE, previousTrainLoss: previous)
+                divergenceCause = cause
+                progress.message("training diverged at epoch \(epochsDone): val_mse = \(valMSE) > trainer.divergence_threshold (\(sci(tc.divergenceThreshold))). "
+                                 + "The best checkpoint is kept. " + DivergenceCause.advice(cause, lr: config.optimizer.lr))
                 return .diverged
             }
             let isBest = valMSE < bestValMSE
             if isBest { bestValMSE = valMSE; sinceImprovement = 0 } else { sinceImprovement += 1 }
-            if secondsToThreshold == nil && valMSE <= 1e-6 { secondsToThreshold = t }
+            if secondsToThreshold == nil && valMSE <= tc.stoppingThreshold { secondsToThreshold = t }
             try onEpoch(record, isBest)
             let remaining = Double(tc.maxEpochs - (epochsDone - attemptStartEpoch))
             let eta = t / Double(epochsDone) * remaining
@@ -313,6 +328,7 @@ public final class Solver<E: SymmetricEconomy> {
                     screenRestarts += 1
                     restart(reason: "own-path screen at val MSE \(sci(valMSE)): paths simulated with the network leave the band (\(check.bandText))")
                     sinceImprovement = 0
+                    firstFiniteLoss = nil
                     continue
                 }
             }
@@ -444,59 +460,67 @@ public final class Solver<E: SymmetricEconomy> {
         return out
     }
 
-    public func checkpointMetadata() -> [String: String] {
-        let encoder = JSONEncoder()
-        let historyJSON = (try? encoder.encode(history)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
-        var meta: [String: String] = [
-            "format": "symdp-checkpoint-1",
-            "epochs": String(epochsDone),
-            "optimizer_step": String(optimizer.step),
-            "elapsed_seconds": String(history.last?.seconds ?? 0),
-            "best_val_mse": String(bestValMSE),
-            "history": historyJSON,
-            "precision": T.dtypeName,
-            "model_kind": config.kind.rawValue,
-            "attempt": String(attempt),
-            "screen_restarts": String(screenRestarts),
-            "attempt_start_epoch": String(attemptStartEpoch),
-            "refinements": String(refinements),
-        ]
-        if let s = secondsToThreshold { meta["seconds_to_1e-6"] = String(s) }
-        return meta
+    /// The training state beside the weights (see `CheckpointState`).
+    public func checkpointState() -> CheckpointState {
+        CheckpointState(epochs: epochsDone, optimizerStep: optimizer.step, elapsedSeconds: history.last?.seconds ?? 0,
+                        bestValMSE: bestValMSE, history: history, precision: T.dtypeName, modelKind: config.kind.rawValue,
+                        attempt: attempt, screenRestarts: screenRestarts, attemptStartEpoch: attemptStartEpoch,
+                        refinements: refinements, secondsToThreshold: secondsToThreshold, config: config.yaml())
     }
 
-    /// Restores parameters (and, when `training`, the optimiser state and counters).
-    public func restore(from file: SafetensorsFile, training: Bool) throws {
-        let state = optimizer.state
-        for (k, (name, p)) in network.namedParameters.enumerated() {
-            guard let t = file.tensors[name] else { throw SolverError("checkpoint has no tensor '\(name)': it was written for another network; check the run's config.yaml") }
+    public func checkpointMetadata() -> [String: String] { checkpointState().metadata }
+
+    /// Restores parameters (and, when `training`, the optimiser state and the validated training
+    /// state, `CheckpointState`).
+    /// - Parameter path: the checkpoint's path, for messages.
+    public func restore(from file: SafetensorsFile, training: Bool, path: String = "checkpoint") throws {
+        // validate everything before changing anything
+        let checkpoint = training ? try CheckpointState(metadata: file.metadata, file: path) : nil
+        if let checkpoint, !checkpoint.precision.isEmpty, checkpoint.precision != T.dtypeName {
+            throw SolverError("checkpoint '\(path)' holds \(checkpoint.precision) weights but the config asks for \(T.dtypeName) (trainer.precision)")
+        }
+        var values: [Tensor<T>] = [], moments: [(Tensor<T>, Tensor<T>)] = []
+        for (name, p) in network.namedParameters {
+            guard let t = file.tensors[name] else { throw SolverError("checkpoint '\(path)' has no tensor '\(name)': it was written for another network; check the run's config.yaml") }
             let value: Tensor<T> = t.tensor()
-            guard value.shape == p.shape else { throw SolverError("checkpoint tensor '\(name)' has shape \(value.shape), the network expects \(p.shape)") }
-            p.value.pointer.update(from: value.pointer, count: value.count)
+            guard value.shape == p.shape else { throw SolverError("checkpoint '\(path)' tensor '\(name)' has shape \(value.shape), the network expects \(p.shape): it was written for another network or N") }
+            values.append(value)
             if training {
                 guard let m = file.tensors["optimizer.m." + name], let v = file.tensors["optimizer.v." + name] else {
-                    throw SolverError("checkpoint lacks optimizer state for '\(name)': cannot resume training from it")
+                    throw SolverError("checkpoint '\(path)' lacks optimizer state for '\(name)': cannot resume training from it")
                 }
                 let mt: Tensor<T> = m.tensor(), vt: Tensor<T> = v.tensor()
-                state.m[k].pointer.update(from: mt.pointer, count: mt.count)
-                state.v[k].pointer.update(from: vt.pointer, count: vt.count)
+                guard mt.shape == p.shape, vt.shape == p.shape else {
+                    throw SolverError("checkpoint '\(path)' optimizer state for '\(name)' has shape \(mt.shape)/\(vt.shape), the network expects \(p.shape)")
+                }
+                moments.append((mt, vt))
             }
         }
-        guard training else { return }
-        let meta = file.metadata
-        optimizer.restore(m: state.m, v: state.v, step: Int(meta["optimizer_step"] ?? "0") ?? 0)
-        epochsDone = Int(meta["epochs"] ?? "0") ?? 0
-        attempt = Int(meta["attempt"] ?? "0") ?? 0
-        screenRestarts = Int(meta["screen_restarts"] ?? "0") ?? 0
-        attemptStartEpoch = Int(meta["attempt_start_epoch"] ?? "0") ?? 0
-        refinements = Int(meta["refinements"] ?? "0") ?? 0
-        if let train = file.tensors["data.train"], let val = file.tensors["data.val"] {
-            trainX = train.tensor(); valX = val.tensor()
-            dataAugmented = true
+        var data: (Tensor<T>, Tensor<T>)?
+        if training, let train = file.tensors["data.train"], let val = file.tensors["data.val"] {
+            let tx: Tensor<T> = train.tensor(), vx: Tensor<T> = val.tensor()
+            guard Array(tx.shape.dropFirst()) == economy.stateShape, Array(vx.shape.dropFirst()) == economy.stateShape else {
+                throw SolverError("checkpoint '\(path)' training data have states of shape \(Array(tx.shape.dropFirst())), the economy's are \(economy.stateShape)")
+            }
+            data = (tx, vx)
         }
-        elapsedBeforeResume = Double(meta["elapsed_seconds"] ?? "0") ?? 0
-        bestValMSE = Double(meta["best_val_mse"] ?? "inf") ?? .infinity
-        secondsToThreshold = meta["seconds_to_1e-6"].flatMap(Double.init)
-        if let h = meta["history"], let decoded = try? JSONDecoder().decode([EpochRecord].self, from: Data(h.utf8)) { history = decoded }
+        for ((_, p), value) in zip(network.namedParameters, values) { p.value.pointer.update(from: value.pointer, count: value.count) }
+        guard let checkpoint else { return }
+        let state = optimizer.state
+        for (k, (m, v)) in moments.enumerated() {
+            state.m[k].pointer.update(from: m.pointer, count: m.count)
+            state.v[k].pointer.update(from: v.pointer, count: v.count)
+        }
+        optimizer.restore(m: state.m, v: state.v, step: checkpoint.optimizerStep)
+        epochsDone = checkpoint.epochs
+        attempt = checkpoint.attempt
+        screenRestarts = checkpoint.screenRestarts
+        attemptStartEpoch = checkpoint.attemptStartEpoch
+        refinements = checkpoint.refinements
+        if let (tx, vx) = data { trainX = tx; valX = vx; dataAugmented = true }
+        elapsedBeforeResume = checkpoint.elapsedSeconds
+        bestValMSE = checkpoint.bestValMSE ?? .infinity
+        secondsToThreshold = checkpoint.secondsToThreshold
+        history = checkpoint.history
     }
 }

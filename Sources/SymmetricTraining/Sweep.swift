@@ -74,14 +74,15 @@ public struct SweepSpec: Sendable {
 
     public static func parse(yaml text: String, defaultName: String = "sweep", relativeTo dir: URL? = nil) throws -> SweepSpec {
         let node: Node?
-        do { node = try Yams.compose(yaml: text) } catch { throw ConfigError(key: "", "the sweep file is not valid YAML: \(error)") }
+        do { node = try Yams.compose(yaml: text) } catch { throw ConfigError(key: "", "the sweep file is not valid YAML: \(ConfigEcho.truncated("\(error)"))") }
+        try YAMLDuplicateKeys.check(node)
         guard let top = node?.mapping else { throw ConfigError(key: "", "a sweep file is a mapping with keys \(topKeys.joined(separator: ", "))") }
         var entries: [String: Node] = [:]
         for (k, v) in top {
             let key = k.string ?? ""
             guard topKeys.contains(key) else {
                 let hint = closest(key, in: topKeys).map { " Did you mean '\($0)'?" } ?? ""
-                throw ConfigError(key: key, "unknown sweep key.\(hint) Keys: \(topKeys.joined(separator: ", "))")
+                throw ConfigError(key: ConfigEcho.truncated(key), "unknown sweep key.\(hint) Keys: \(topKeys.joined(separator: ", "))")
             }
             entries[key] = v
         }
@@ -144,13 +145,32 @@ public struct SweepSpec: Sendable {
                     return v
                 }
             } else if let m = s.mapping, let from = m["from"].flatMap({ UInt64($0.string ?? "") }), let to = m["to"].flatMap({ UInt64($0.string ?? "") }), from <= to {
+                guard to - from < UInt64(ResourceLimits.maxSweepRuns) else {
+                    throw ConfigError(key: "seeds", "{from: \(from), to: \(to)} is \(to - from + 1) seeds; a sweep may have at most \(ResourceLimits.maxSweepRuns) runs")
+                }
                 seeds = Array(from...to)
             } else {
                 throw ConfigError(key: "seeds", "expected a list [1, 2, 3] or a range {from: 1, to: 21}")
             }
             if seeds.isEmpty { throw ConfigError(key: "seeds", "need at least one seed") }
+            var seen = Set<UInt64>()
+            for seed in seeds where !seen.insert(seed).inserted {
+                throw ConfigError(key: "seeds", "seed \(seed) appears twice; each seed is one run folder (seed-\(seed)), so list every seed once")
+            }
         }
         let out = try entries["out"].map { try scalar($0, "out") } ?? "runs/sweeps/\(name)"
+        for (key, values) in grid {
+            var seen = Set<String>()
+            for v in values where !seen.insert(v).inserted {
+                throw ConfigError(key: "grid.\(key)", "value '\(v.prefix(40))' appears twice; list every value once")
+            }
+        }
+        // count before expanding: a grid of 9 keys × 10 values is 10⁹ runs
+        let count = grid.reduce(Double(configurations.count * seeds.count)) { $0 * Double($1.values.count) }
+        guard count <= Double(ResourceLimits.maxSweepRuns) else {
+            throw ConfigError(key: "grid", "the sweep expands to \(String(format: "%.3g", count)) runs (configurations × grid values × seeds); "
+                              + "at most \(ResourceLimits.maxSweepRuns) are allowed: split it into several sweep files")
+        }
         let spec = SweepSpec(name: name, group: group, base: base, configurations: configurations, grid: grid, seeds: seeds, out: out)
         _ = try spec.runs()   // every combination must be a valid config
         return spec
@@ -171,6 +191,7 @@ public struct SweepSpec: Sendable {
                         for (k, v) in c.overrides + p { try cfg.apply(override: "\(k)=\(v)") }
                         cfg.seed = seed
                         try cfg.validate()
+                        try ResourceLimits.check(cfg)
                     } catch let e as ConfigError {
                         throw ConfigError(key: e.key, e.message + " (configuration '\(c.name)'\(p.isEmpty ? "" : ", grid point \(p.map { "\($0.0)=\($0.1)" }.joined(separator: ", "))"))")
                     }
@@ -202,27 +223,40 @@ public struct SweepSpec: Sendable {
 }
 
 /// Where a run of a sweep stands, from its folder alone.
-public enum RunStatus: String, Sendable {
-    /// `metrics.json` exists: finished (whatever its stop reason).
+public enum SweepRunState: String, Sendable {
+    /// `metrics.json` records how the run ended (a `RunStatus`).
     case finished
-    /// A checkpoint but no metrics: interrupted, resumable.
+    /// Another process holds the folder's lock: it is training (or evaluating) this run now.
+    case running
+    /// A checkpoint but no end status (killed, or only evaluated): resumable.
     case interrupted
     case pending
 }
 
 extension SweepSpec.Run {
-    public func status(in root: URL) -> RunStatus {
+    /// The run's state; an empty, unreadable or `unfinished` metrics.json is not finished.
+    public func status(in root: URL) -> SweepRunState {
         let dir = root.appendingPathComponent(folder)
-        let fm = FileManager.default
-        if fm.fileExists(atPath: dir.appendingPathComponent("metrics.json").path) { return .finished }
-        if fm.fileExists(atPath: dir.appendingPathComponent("last.safetensors").path) { return .interrupted }
-        return .pending
+        if RunFolder.isLocked(dir) { return .running }
+        switch RunFolder(dir).contents() {
+        case .run(let status?): _ = status; return .finished
+        case .run(nil): return FileManager.default.fileExists(atPath: dir.appendingPathComponent("last.safetensors").path) ? .interrupted : .pending
+        default: return .pending
+        }
+    }
+
+    /// The recorded end status, when the run has finished.
+    public func endStatus(in root: URL) -> RunStatus? {
+        if case .run(let status?) = RunFolder(root.appendingPathComponent(folder)).contents() { return status }
+        return nil
     }
 
     /// `run.json`: what a report needs to place this run (sweep, configuration, grid point, seed).
-    public func descriptor(sweep: String) -> String {
-        let d: [String: Any] = ["sweep": sweep, "configuration": configuration, "label": label, "seed": seed, "index": index,
+    /// - Parameter runs: how many runs the whole sweep has (so `report` can tell how many never started).
+    public func descriptor(sweep: String, runs: Int? = nil) -> String {
+        var d: [String: Any] = ["sweep": sweep, "configuration": configuration, "label": label, "seed": seed, "index": index,
                                 "grid": Dictionary(uniqueKeysWithValues: gridPoint.map { ($0.0, $0.1) })]
+        if let runs { d["sweep_runs"] = runs }
         let data = try! JSONSerialization.data(withJSONObject: d, options: [.prettyPrinted, .sortedKeys])
         return String(decoding: data, as: UTF8.self) + "\n"
     }

@@ -38,6 +38,14 @@ struct BenchCommand: ParsableCommand {
             return
         }
         guard let kind = PhiKind(rawValue: phi) else { throw ValidationError("--phi must be one of \(PhiKind.allCases.map(\.rawValue))") }
+        for (name, value) in [("--N", N), ("--batch", batch), ("--steps", steps), ("--rounds", rounds)] where value < 1 || value > ResourceLimits.maxSize {
+            throw ValidationError("\(name) must be between 1 and \(ResourceLimits.maxSize), got \(value)")
+        }
+        // the φ rows of one step: batch × N rows of the default widths, values and gradients
+        let bytes = 4.0 * Double(batch) * Double(N) * Double(SymmetricArchitecture().phiHidden) * 8
+        guard bytes <= ResourceLimits.memoryLimit() else {
+            throw ValidationError("--batch \(batch) × --N \(N) needs about \(ResourceLimits.formatBytes(bytes)) of memory, more than the \(ResourceLimits.formatBytes(ResourceLimits.memoryLimit())) available; lower them")
+        }
         var bench = TrainingStepBenchmark()
         bench.batch = batch; bench.N = N; bench.steps = steps; bench.rounds = rounds
         bench.architecture.phi = kind

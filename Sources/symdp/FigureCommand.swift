@@ -95,6 +95,7 @@ struct ScalingFigure: ParsableCommand {
 
     func run() throws {
         do {
+            // times only of solved runs (`RunRecord` drops the others'); the status counts are printed
             let records = try Report.collect(folders.map { URL(fileURLWithPath: $0) })
             var byN: [Int: [RunRecord]] = [:]
             for r in records {
@@ -102,21 +103,23 @@ struct ScalingFigure: ParsableCommand {
                 byN[config.model.N, default: []].append(r)
             }
             let ns = byN.keys.sorted()
-            func med(_ key: String) -> [Double] { ns.map { n in median(byN[n]!.compactMap { $0.metrics[key] }) ?? .nan } }
+            func med(_ key: String, solvedOnly: Bool = false) -> [Double] {
+                ns.map { n in median(byN[n]!.filter { !solvedOnly || $0.succeeded }.compactMap { $0.metrics[key] }) ?? .nan }
+            }
             let x = ns.map(Double.init)
             var time = LinePlot(title: "Time to val MSE 1e-6, φ(Deep Sets)", xLabel: "N (firms)", yLabel: "seconds", xLog: true, yLog: true)
             time.series = [Series(x: x, y: med("seconds_to_1e-6"), label: "time to 1e-6", markers: true),
-                           Series(x: x, y: med("wall_seconds_this_process"), label: "whole run (data, fit, test on 32 paths)", dashed: true, markers: true)]
+                           Series(x: x, y: med("wall_seconds_this_process", solvedOnly: true), label: "whole run (data, fit, test on 32 paths)", dashed: true, markers: true)]
             try time.write(to: URL(fileURLWithPath: out + "-time.svg"))
             var mse = LinePlot(title: "Test MSE of the Euler residuals, φ(Deep Sets)", xLabel: "N (firms)", yLabel: "test MSE", xLog: true, yLog: true)
             mse.series = [Series(x: x, y: med("test_mse"), label: "test MSE", markers: true)]
             mse.referenceLines = [(1e-6, "1e-6")]
             try mse.write(to: URL(fileURLWithPath: out + "-mse.svg"))
-            print("N, runs, median seconds_to_1e-6, median seconds, median test_mse, median policy_rel_error")
+            print("N, runs, solved, median seconds_to_1e-6 (solved runs), median seconds (solved runs), median test_mse, median policy_rel_error")
             for n in ns {
                 let rs = byN[n]!
                 let f = { (k: String) in median(rs.compactMap { $0.metrics[k] }).map { "\($0)" } ?? "" }
-                print("\(n), \(rs.count), \(f("seconds_to_1e-6")), \(f("seconds")), \(f("test_mse")), \(f("policy_rel_error"))")
+                print("\(n), \(rs.count), \(rs.filter(\.succeeded).count), \(f("seconds_to_1e-6")), \(f("seconds")), \(f("test_mse")), \(f("policy_rel_error"))")
             }
         } catch { throw CLIError(error) }
     }

@@ -28,7 +28,12 @@ struct LQCommand: ParsableCommand {
         do {
             let cfg = try RunConfig.resolve(file: config, overrides: overrides, for: .lq)
             if method == .riccati {
-                let n = Double(cfg.model.N + 2), estimate = 170 * n * n * n / 3e10   // ≈ 10 doubling steps of 17n³ flops at ~30 GFLOP/s
+                let n = Double(cfg.model.N) + 2, estimate = 170 * n * n * n / 3e10   // ≈ 10 doubling steps of 17n³ flops at ~30 GFLOP/s
+                // about a dozen dense (N+2)×(N+2) matrices of doubles: refuse before allocating them
+                let bytes = 12 * 8 * n * n
+                guard bytes <= ResourceLimits.memoryLimit() else {
+                    throw ConfigError(key: "model.N", "\(cfg.model.N) makes the Riccati route need about \(ResourceLimits.formatBytes(bytes)) of memory (dense (N+2)×(N+2) matrices), more than the \(ResourceLimits.formatBytes(ResourceLimits.memoryLimit())) available; use --method closed-form, which is O(1) in N")
+                }
                 if estimate > 10 {
                     FileHandle.standardError.write(Data("note: the Riccati route is O(N³); at N = \(cfg.model.N) expect roughly \(Int(estimate)) s\n".utf8))
                 }

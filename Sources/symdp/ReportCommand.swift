@@ -23,9 +23,21 @@ struct ReportCommand: ParsableCommand {
             throw ValidationError("--format must be markdown, csv or latex")
         }
         do {
-            let records = try Report.collect(folders.map { URL(fileURLWithPath: $0) })
+            let roots = folders.map { URL(fileURLWithPath: $0) }
+            let records = try Report.collect(roots)
+            let unfinished = Report.unfinished(roots)
+            if !unfinished.isEmpty {
+                let shown = unfinished.prefix(5).map(\.path).joined(separator: ", ") + (unfinished.count > 5 ? ", …" : "")
+                FileHandle.standardError.write("report: \(unfinished.count) run(s) have not ended and are left out: \(shown)\n".data(using: .utf8)!)
+            }
             guard !records.isEmpty else { throw SolverError("no finished runs (folders with metrics.json) under \(folders.joined(separator: ", "))") }
-            let report = Report(records: records, successfulOnly: successfulOnly)
+            let missing = Report.missing(roots)
+            for (sweep, count) in missing.sorted(by: { $0.key < $1.key }) {
+                FileHandle.standardError.write("report: sweep \(sweep): \(count) run(s) have not started; run the sweep again to finish it\n".data(using: .utf8)!)
+            }
+            var report = Report(records: records, successfulOnly: successfulOnly)
+            report.unfinishedRuns = unfinished.count
+            report.missingRuns = missing.values.reduce(0, +)
             if let out {
                 let dir = URL(fileURLWithPath: out)
                 try AtomicFile.write(report.markdown(), to: dir.appendingPathComponent("report.md"))

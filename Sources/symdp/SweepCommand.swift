@@ -60,48 +60,79 @@ struct SweepCommand: ParsableCommand {
         }
         if list {
             print("sweep \(spec.name): \(all.count) runs in \(root.path)" + (shard.map { ", shard \($0): \(selected.count) runs" } ?? ""))
-            for r in selected { print("  [\(r.status(in: root).rawValue)] \(r.folder)") }
+            for r in selected {
+                let state = r.status(in: root)
+                print("  [\(state.rawValue)\(state == .finished ? (r.endStatus(in: root).map { ": \($0.rawValue)" } ?? "") : "")] \(r.folder)")
+            }
             return
         }
         let todo = selected.filter { $0.status(in: root) != .finished }
         let threads = max(1, Parallelism.threads / jobs)
         FileHandle.standardError.write("sweep \(spec.name): \(selected.count) runs\(shard.map { " (shard \($0))" } ?? ""), \(selected.count - todo.count) already finished, \(todo.count) to run with \(jobs) job(s) × \(threads) thread(s) → \(root.path)\n".data(using: .utf8)!)
         let pool = RunPool(executable: try selfExecutable(), jobs: jobs, threads: threads)
-        var failures = 0
+        var errors = 0, held = 0
         for run in todo {
             let dir = root.appendingPathComponent(run.folder)
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
+                throw SolverError("cannot create run folder: \(describeFileError(error, path: dir.path))")
+            }
             let folder = RunFolder(dir)
-            if RunFolder.isLocked(dir) {
-                FileHandle.standardError.write("  skip \(run.folder): running in another process\n".data(using: .utf8)!)
+            pool.acquireSlot()
+            // claim the run: a lock held by this sweep until the run's process ends, so that a second
+            // sweep on the same folder skips it instead of training it again
+            guard let claim = try SweepClaim(dir) else {
+                pool.releaseSlot()
+                FileHandle.standardError.write("  skip \(run.folder): claimed by another sweep process\n".data(using: .utf8)!)
+                held += 1
                 continue
             }
-            try AtomicFile.write(run.descriptor(sweep: spec.name), to: dir.appendingPathComponent("run.json"))
+            let state = run.status(in: root)   // again, now that it is ours
+            guard state != .finished, state != .running else {
+                claim.release(); pool.releaseSlot()
+                if state == .running {
+                    FileHandle.standardError.write("  skip \(run.folder): running in another process\n".data(using: .utf8)!)
+                    held += 1
+                }
+                continue
+            }
+            try AtomicFile.write(run.descriptor(sweep: spec.name, runs: all.count), to: dir.appendingPathComponent("run.json"))
             let arguments: [String]
-            if run.status(in: root) == .interrupted {
+            if state == .interrupted {
                 arguments = ["solve", "--resume", dir.path]
             } else {
                 try AtomicFile.write(run.config.yaml(), to: folder.config)
-                arguments = ["solve", "--config", folder.config.path, "--out", dir.path]
+                arguments = ["solve", "--config", folder.config.path, "--out", dir.path, "--overwrite"]
             }
-            pool.submit(arguments: arguments, log: dir.appendingPathComponent("log.txt")) { status, seconds in
+            pool.start(arguments: arguments, log: dir.appendingPathComponent("log.txt")) { code, seconds in
+                claim.release()
                 let m = (try? JSONSerialization.jsonObject(with: Data(contentsOf: folder.metrics))) as? [String: Any]
                 var line = "  [\(run.index + 1)/\(all.count)] \(run.folder): "
-                if status == 0, let m {
+                if let m, let status = RunStatus(metrics: m), status.exitCode == code {
+                    line += status.rawValue + ", "
                     line += "test_mse \((m["test_mse"] as? Double).map(sci) ?? "–")"
                     if let p = m["policy_rel_error"] as? Double { line += String(format: p < 10 ? ", policy %.3f %%" : ", policy %.3g %%", 100 * p) }
-                    if let fit = m["seconds"] as? Double { line += String(format: ", fit %.1f s", fit) }
+                    if status == .solved, let fit = m["seconds"] as? Double { line += String(format: ", fit %.1f s", fit) }
                     if let a = m["attempts"] as? Int, a > 1 { line += ", \(a) attempts" }
                     line += String(format: ", this process %.1f s", seconds) + ((m["stop_reason"] as? String).map { "  (\($0))" } ?? "")
                 } else {
-                    line += "FAILED with exit status \(status); see \(dir.appendingPathComponent("log.txt").path)"
-                    failures += 1
+                    line += "ERROR: exit status \(code) without an end status; see \(dir.appendingPathComponent("log.txt").path)"
+                    errors += 1
                 }
                 FileHandle.standardError.write((line + "\n").data(using: .utf8)!)
             }
         }
         pool.wait()
-        if failures > 0 { throw ExitCode(1) }
+        // the summary: every selected run by its end status, then what is not finished
+        var counts: [RunStatus: Int] = [:]
+        var unfinished = 0
+        for run in selected {
+            if let s = run.endStatus(in: root) { counts[s, default: 0] += 1 } else { unfinished += 1 }
+        }
+        var summary = "sweep \(spec.name): \(selected.count) runs: " + RunStatus.allCases.map { "\(counts[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
+        if unfinished > 0 { summary += "; \(unfinished) not finished" + (held > 0 ? " (\(held) held by another process)" : "") }
+        if errors > 0 { summary += "; \(errors) ended with an error (no status)" }
+        FileHandle.standardError.write((summary + "\n").data(using: .utf8)!)
+        if errors > 0 { throw ExitCode(RunStatus.errorExitCode) }
     }
 
     func slurmScript(spec: SweepSpec, runs: Int) -> String {
@@ -125,6 +156,21 @@ struct SweepCommand: ParsableCommand {
     }
 }
 
+/// A sweep's claim on one run folder: an exclusive lock on `<run>/.claim`, held until the run's
+/// process ends (released by the OS if the sweep dies). Not inherited by child processes.
+final class SweepClaim: @unchecked Sendable {
+    let fd: Int32
+    /// nil when another process holds the claim.
+    init?(_ dir: URL) throws {
+        let path = dir.appendingPathComponent(".claim").path
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { let e = errno; throw SolverError("cannot claim run folder '\(dir.path)': '\(path)': \(describeErrno(e))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { close(fd); return nil }
+        self.fd = fd
+    }
+    func release() { flock(fd, LOCK_UN); close(fd) }
+}
+
 /// The path of this executable (to start runs as child processes).
 func selfExecutable() throws -> URL {
     let proc = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
@@ -146,8 +192,9 @@ final class RunPool: @unchecked Sendable {
         self.executable = executable
         self.threads = threads
         slots = DispatchSemaphore(value: jobs)
-        // Ctrl-C or a TERM stops the children too (a killed sweep's runs resume next time).
-        for sig in [SIGINT, SIGTERM] {
+        // Ctrl-C, TERM or HUP stops the children too (a killed sweep's runs resume next time); after a
+        // SIGKILL the children notice on their own (`ParentWatch`).
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler { [weak self] in
@@ -161,15 +208,20 @@ final class RunPool: @unchecked Sendable {
     }
     nonisolated(unsafe) static var signalSources: [DispatchSourceSignal] = []
 
-    /// Starts `symdp arguments…` when a slot is free; `done(exitStatus, seconds)` runs when it ends.
-    func submit(arguments: [String], log: URL, done: @escaping (Int32, Double) -> Void) {
-        slots.wait()
+    /// Waits until fewer than `jobs` runs are going.
+    func acquireSlot() { slots.wait() }
+    func releaseSlot() { slots.signal() }
+
+    /// Starts `symdp arguments…` in a slot taken with `acquireSlot`; `done(exitStatus, seconds)`
+    /// runs when it ends (and frees the slot).
+    func start(arguments: [String], log: URL, done: @escaping (Int32, Double) -> Void) {
         group.enter()
         let p = Process()
         p.executableURL = executable
         p.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["SYMDP_THREADS"] = String(threads)
+        env[ParentWatch.variable] = String(getpid())   // the run stops if this sweep dies
         p.environment = env
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try? FileHandle(forWritingTo: log)

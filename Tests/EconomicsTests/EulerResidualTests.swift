@@ -5,7 +5,7 @@ import SymmetricEconomics
 
 /// The Euler residual of eq. 20 as implemented for training.
 final class EulerResidualTests: XCTestCase {
-    /// Stable root of γH1 = β(γ(1−δ)H1 − α1)(1−δ+H1) and the matching H0 (SPEC §3), solved
+    /// Stable root of γH1 = β(γ(1−δ)H1 − α1)(1−δ+H1) and the matching H0 (the linear policy's coefficients in eq. 20), solved
     /// here independently of the library's LQ module.
     func lqCoefficients(_ m: InvestmentModel) -> (H0: Double, H1: Double) {
         let (b, g, d, a1) = (m.beta, m.gamma, m.delta, m.alpha1)

@@ -1,7 +1,7 @@
 import XCTest
 import SymmetricEconomics
 
-/// The closed-form LQ equilibrium (SPEC §3) and its value function (App. D.4).
+/// The closed-form LQ equilibrium (the linear policy's coefficients matched in eq. 20) and its value function (App. D.4).
 final class LQClosedFormTests: XCTestCase {
     let model = InvestmentModel()   // the paper's parameters (§4.1)
 

@@ -49,17 +49,54 @@ final class NetworkTests: XCTestCase {
         }
     }
 
-    func testMeanPoolingKeepsOutputsBoundedAsNGrows() {
+    /// Mean pooling keeps u = ρ(mean_i φ(X_i)) bounded as N grows, with bounds derived, not picked:
+    /// the pooled mean z_N lies in the box spanned by the φ(X_i) (a mean is a convex combination),
+    /// whatever N; ρ is Lipschitz with constant at most Λ = Π_l ‖W_l‖_F (ReLU is 1-Lipschitz and the
+    /// Frobenius norm bounds the spectral norm), so |u_N − u_M| ≤ Λ‖z_N − z_M‖; and for i.i.d. agents
+    /// E‖z_N − z_M‖² = tr Cov φ (1/N + 1/M) (independent draws), so by Chebyshev
+    /// ‖z_N − z_M‖ ≤ 10 √(tr Cov φ (1/N + 1/M)) except with probability ≤ 1 %.
+    func testMeanPoolingKeepsOutputsBoundedAsNGrows() throws {
         var g = SeededGenerator(seed: 3)
         let net = SymmetricNetwork<Double>(arch(.deepset, rhoHidden: 32, bias: true), generator: &g)
-        var outputs: [Double] = []
+        let phi = try XCTUnwrap(net.phiNet)
+        let lipschitz = net.rho.layers.map { layer -> Double in
+            (0..<layer.weight.value.count).reduce(0.0) { $0 + layer.weight.value.pointer[$1] * layer.weight.value.pointer[$1] }.squareRoot()
+        }.reduce(1, *)
+        let L = net.latentSize
+        var outputs: [Double] = [], pooled: [[Double]] = []
+        var lo = [Double](repeating: .infinity, count: L), hi = [Double](repeating: -.infinity, count: L)
+        var traceCov = 0.0
         for n in [16, 256, 4096] {
             let X = Tensor<Double>.randomNormal(shape: [1, n], mean: 0.9, std: 0.05, using: &g)
-            outputs.append(withoutGradients { net(Variable(X)).value.scalar })
+            let (u, z, features) = withoutGradients {
+                (net(Variable(X)).value.scalar, net.pooled(Variable(X)).value, phi(Variable(X.reshaped([n, 1]))).value)
+            }
+            outputs.append(u)
+            pooled.append((0..<L).map { z.pointer[$0] })
+            // the box the φ(X_i) span, and z inside it
+            var mean = [Double](repeating: 0, count: L), square = [Double](repeating: 0, count: L)
+            var loN = [Double](repeating: .infinity, count: L), hiN = [Double](repeating: -.infinity, count: L)
+            for i in 0..<n { for k in 0..<L {
+                let f = features.pointer[i * L + k]
+                loN[k] = min(loN[k], f); hiN[k] = max(hiN[k], f)
+                mean[k] += f / Double(n); square[k] += f * f / Double(n)
+            } }
+            for k in 0..<L {
+                XCTAssertEqual(z.pointer[k], mean[k], accuracy: 1e-9, "the fused pooling is the mean of φ")
+                XCTAssertTrue(z.pointer[k] >= loN[k] - 1e-12 && z.pointer[k] <= hiN[k] + 1e-12, "N = \(n): z is a convex combination of the φ(X_i)")
+                lo[k] = min(lo[k], loN[k]); hi[k] = max(hi[k], hiN[k])
+            }
+            if n == 4096 { traceCov = (0..<L).reduce(0) { $0 + square[$1] - mean[$1] * mean[$1] } }
         }
-        // same distribution of agents → the pooled mean concentrates; outputs stay close
-        XCTAssertEqual(outputs[1], outputs[2], accuracy: 0.01)
-        XCTAssertTrue(outputs.allSatisfy { abs($0) < 10 })
+        func distance(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot() }
+        // concentration of the pooled mean, then of the output through ρ's Lipschitz constant
+        let zBound = 10 * (traceCov * (1.0 / 256 + 1.0 / 4096)).squareRoot()
+        XCTAssertLessThanOrEqual(distance(pooled[1], pooled[2]), zBound)
+        XCTAssertLessThanOrEqual(abs(outputs[1] - outputs[2]), lipschitz * distance(pooled[1], pooled[2]) + 1e-12)
+        XCTAssertLessThanOrEqual(abs(outputs[1] - outputs[2]), lipschitz * zBound)
+        // bounded whatever N: every output within Λ · (diameter of the box) of the first
+        let diameter = distance(lo, hi)
+        for u in outputs { XCTAssertLessThanOrEqual(abs(u - outputs[0]), lipschitz * diameter + 1e-12) }
     }
 
     func testDenseLayerGradientsMatchFiniteDifferences() {

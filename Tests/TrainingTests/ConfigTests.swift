@@ -4,7 +4,7 @@ import SymmetricTraining
 /// One YAML file holds every setting; bad keys and values are rejected by name.
 final class ConfigTests: XCTestCase {
     func testDefaultsAreThePapersBaseline() {
-        // SPEC §2 and §4 (paper §5, reference run defaults)
+        // paper §2 and §5 and the reference implementation's default config (docs/references.md)
         let c = RunConfig()
         XCTAssertEqual(c.model.N, 128)
         XCTAssertEqual([c.model.beta, c.model.gamma, c.model.sigma, c.model.eta, c.model.delta], [0.95, 90, 0.005, 0.001, 0.05])

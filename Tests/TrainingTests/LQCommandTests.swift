@@ -1,5 +1,6 @@
 import XCTest
 import Foundation
+import SymmetricEconomics
 import SymmetricTraining
 
 /// Configuration, JSON and files of `symdp lq` and `symdp concentration`.
@@ -65,24 +66,72 @@ final class LQCommandTests: XCTestCase {
         XCTAssertNotNil(values["riccati"]?["riccati_solves"])
     }
 
-    /// `symdp concentration` writes a CSV, an SVG plot and a summary, and prints a JSON list.
+    /// `symdp concentration` writes a CSV, an SVG plot and a summary, and prints a JSON list, and
+    /// they hold the right numbers: the analytic columns are eq. (35) βσ|α1 − γ(1−δ)H1|/√N and
+    /// eq. (33) σ|H1|/√N with the closed-form H1, the Monte Carlo columns agree with them to
+    /// sampling error, and the CSV, the JSON and summary.json carry the same values.
     func testConcentrationWritesCSVPlotAndJSON() throws {
         let dir = try temporaryFolder("symdp-conc", create: false)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let result = try ConcentrationExperiment(config: RunConfig(), Ns: [16, 256], draws: 200).run()
+        let draws = 200
+        let result = try ConcentrationExperiment(config: RunConfig(), Ns: [16, 256], draws: draws).run()
         let files = try result.write(to: dir)
         XCTAssertTrue(files.map(\.lastPathComponent).contains("concentration.csv"))
+
+        // the numbers, from the closed form
+        let m = RunConfig().model
+        let H1 = try LQEquilibrium(model: m).H1
+        XCTAssertEqual(result.H1, H1)
+        for (row, N) in zip(result.rows, [16, 256]) {
+            XCTAssertEqual(row.N, N)
+            XCTAssertEqual(row.draws, draws)
+            XCTAssertEqual(row.stdResidualAnalytic, m.beta * m.sigma * abs(m.alpha1 - m.gamma * (1 - m.delta) * H1) / Double(N).squareRoot(),
+                           accuracy: 1e-12 * row.stdResidualAnalytic)
+            XCTAssertEqual(row.stdPolicyAnalytic, m.sigma * abs(H1) / Double(N).squareRoot(), accuracy: 1e-12 * row.stdPolicyAnalytic)
+            // a sample std of `draws` normal values has relative standard error ≈ 1/√(2·draws) = 5 %: allow 4 of them
+            let tolerance = 4 / (2 * Double(draws)).squareRoot()
+            XCTAssertEqual(row.stdResidualMC / row.stdResidualAnalytic, 1, accuracy: tolerance, "N = \(N)")
+            XCTAssertEqual(row.stdPolicyMC / row.stdPolicyAnalytic, 1, accuracy: tolerance, "N = \(N)")
+        }
+
+        // the CSV holds those values
         let csv = try String(contentsOf: dir.appendingPathComponent("concentration.csv"), encoding: .utf8)
-        XCTAssertTrue(csv.hasPrefix("N,draws,std_residual_mc,std_residual_analytic,std_policy_mc,std_policy_analytic"))
-        XCTAssertEqual(csv.split(separator: "\n").count, 3)
+        let lines = csv.split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
+        XCTAssertEqual(lines.first, ["N", "draws", "std_residual_mc", "std_residual_analytic", "std_policy_mc", "std_policy_analytic", "mean_residual_mc"])
+        XCTAssertEqual(lines.count, 3)
+        for (line, row) in zip(lines.dropFirst(), result.rows) {
+            XCTAssertEqual(line.count, 7)
+            XCTAssertEqual(Int(line[0]), row.N)
+            XCTAssertEqual(Int(line[1]), row.draws)
+            XCTAssertEqual(Double(line[2]), row.stdResidualMC)
+            XCTAssertEqual(Double(line[3]), row.stdResidualAnalytic)
+            XCTAssertEqual(Double(line[4]), row.stdPolicyMC)
+            XCTAssertEqual(Double(line[5]), row.stdPolicyAnalytic)
+            XCTAssertEqual(Double(line[6]), row.meanResidualMC)
+        }
         let svg = try String(contentsOf: dir.appendingPathComponent("concentration.svg"), encoding: .utf8)
         XCTAssertTrue(svg.contains("<svg") && svg.contains("Monte Carlo"))
+
+        // the JSON list and summary.json carry the same numbers, and the slopes of the two points
         let list = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.json().utf8)) as? [[String: Any]])
         XCTAssertEqual(list.count, 2)
-        for key in ["N", "std_residual_mc", "std_residual_analytic", "std_policy_mc", "std_policy_analytic"] {
-            XCTAssertNotNil(list[0][key], "missing \(key)")
+        // (Foundation's JSON reader on Linux may round the last digit: compare to 1e-14)
+        func same(_ any: Any?, _ x: Double, _ what: String) throws {
+            XCTAssertEqual(try XCTUnwrap(any as? Double, what), x, accuracy: 1e-14 * abs(x), what)
         }
-        XCTAssertTrue(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("summary.json"))) is [String: Any])
+        for (object, row) in zip(list, result.rows) {
+            XCTAssertEqual(object["N"] as? Int, row.N)
+            try same(object["std_residual_mc"], row.stdResidualMC, "std_residual_mc")
+            try same(object["std_residual_analytic"], row.stdResidualAnalytic, "std_residual_analytic")
+            try same(object["std_policy_mc"], row.stdPolicyMC, "std_policy_mc")
+            try same(object["std_policy_analytic"], row.stdPolicyAnalytic, "std_policy_analytic")
+        }
+        let summary = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("summary.json"))) as? [String: Any])
+        try same(summary["H1"], H1, "H1")
+        let slope = log(result.rows[1].stdResidualMC / result.rows[0].stdResidualMC) / log(256.0 / 16)
+        XCTAssertEqual(try XCTUnwrap(summary["slope_residual"] as? Double), slope, accuracy: 1e-9)
+        XCTAssertEqual(slope, -0.5, accuracy: 0.1, "1/√N between N = 16 and 256")
+        XCTAssertEqual((summary["rows"] as? [[String: Any]])?.count, 2)
     }
 
     func testConcentrationRejectsBadOptions() {

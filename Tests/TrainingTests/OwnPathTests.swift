@@ -6,8 +6,8 @@ import SymmetricTraining
 
 /// The own-path check and screen (`trainer.verify_own_paths`, `trainer.own_path_screen`) must tell
 /// the equilibrium from the other solution of the Euler equation. In the LQ case both roots of the
-/// quadratic of SPEC §3 solve the Euler equation at every state, so on LQ-simulated data they are
-/// indistinguishable; only the paths each one generates tell them apart (the explosive root's
+/// quadratic obtained by matching the linear policy's coefficients in the Euler equation (eq. 20)
+/// solve the Euler equation at every state, so on LQ-simulated data they are indistinguishable; only the paths each one generates tell them apart (the explosive root's
 /// aggregate runs away, |1 − δ + H1| > 1).
 final class OwnPathTests: XCTestCase {
     func solver(_ overrides: [String] = []) throws -> Solver<InvestmentEconomy<Double>> {

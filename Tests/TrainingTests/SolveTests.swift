@@ -6,7 +6,7 @@ import FoundationXML
 #endif
 import SymmetricTraining
 
-/// End-to-end solves: accuracy against the exact LQ policy (closed form, SPEC §3), the run
+/// End-to-end solves: accuracy against the exact LQ policy (closed form from eq. 20, `LQEquilibrium`), the run
 /// folder, reproducibility from config.yaml, resume after SIGKILL, and the CLI's errors.
 final class SolveTests: TemporaryFolderTestCase {
     override class var folderPrefix: String { "symdp-solve" }
@@ -19,10 +19,6 @@ final class SolveTests: TemporaryFolderTestCase {
     }
 
     func quietProgress() -> ProgressReporter { let p = ProgressReporter(forceTerminal: false); p.quiet = true; return p }
-
-    func metrics(_ folder: URL) throws -> [String: Any] {
-        try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("metrics.json"))) as! [String: Any]
-    }
 
     /// φ(Identity) on the paper's N = 128 model reaches the exact LQ policy (paper Table 1:
     /// test MSE ~5e-7, policy error ~0.1 %).
@@ -83,30 +79,20 @@ final class SolveTests: TemporaryFolderTestCase {
         let folder = RunFolder(dir.appendingPathComponent("diverged"))
         let s = try SolveRunner.solve(config: c, folder: folder, progress: quietProgress())
         XCTAssertEqual(s.stopReason, .diverged)
+        XCTAssertEqual(s.status, .diverged)
         let m = try metrics(folder.url)     // valid JSON even with NaN inside
         XCTAssertEqual(m["stop_reason"] as? String, StopReason.diverged.rawValue)
+        XCTAssertEqual(m["status"] as? String, "diverged")
+        // it diverged in the first epoch: no checkpoint holds weights worth measuring, so every
+        // error metric is null (not the diverged network's numbers, not NaN)
+        XCTAssertEqual(m["epochs"] as? Int, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.best.path))
+        for key in ["train_mse", "val_mse", "test_mse", "policy_abs_error", "policy_rel_error", "seconds_to_1e-6", "seconds_to_threshold"] {
+            XCTAssertTrue(m[key] is NSNull, "\(key) is \(m[key] ?? "missing"), expected null")
+        }
     }
 
     // MARK: The command-line tool
-
-    var symdp: URL {
-        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("symdp")
-        if FileManager.default.isExecutableFile(atPath: besideTests.path) { return besideTests }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../.build/release/symdp").standardized
-    }
-
-    @discardableResult
-    func run(_ arguments: [String], wait: Bool = true) throws -> (process: Process, stdout: Pipe, stderr: Pipe) {
-        let p = Process()
-        p.executableURL = symdp
-        p.arguments = arguments
-        p.currentDirectoryURL = dir
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
-        try p.run()
-        if wait { p.waitUntilExit() }
-        return (p, out, err)
-    }
 
     func testBadConfigExitsNonZeroNamingTheKeyAndWritesNothing() throws {
         let r = try run(["solve", "--set", "model.beta=1.5", "--out", dir.appendingPathComponent("never").path])
@@ -133,7 +119,8 @@ final class SolveTests: TemporaryFolderTestCase {
                         "--set", "trainer.max_epochs=8", "--set", "trainer.stopping_threshold=0", "--set", "method.test_trajectories=2",
                         "--set", "method.omega_quadrature_nodes=2", "--seed", "5"]
         let whole = dir.appendingPathComponent("whole"), killed = dir.appendingPathComponent("killed")
-        XCTAssertEqual(try run(["solve", "--quiet", "--out", whole.path] + settings).process.terminationStatus, 0)
+        // stopping_threshold 0: the run stops at max_epochs, not_converged (exit 3)
+        XCTAssertEqual(try run(["solve", "--quiet", "--out", whole.path] + settings).process.terminationStatus, RunStatus.notConverged.exitCode)
 
         let r = try run(["solve", "--out", killed.path] + settings, wait: false)
         let last = killed.appendingPathComponent("last.safetensors")
@@ -145,9 +132,9 @@ final class SolveTests: TemporaryFolderTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: last.path), "a checkpoint was written before the kill")
         XCTAssertNoThrow(try Safetensors.read(from: last), "the checkpoint is whole: writes are atomic")
 
-        XCTAssertEqual(try run(["solve", "--quiet", "--resume", killed.path]).process.terminationStatus, 0)
+        XCTAssertEqual(try run(["solve", "--quiet", "--resume", killed.path]).process.terminationStatus, RunStatus.notConverged.exitCode)
         let a = try metrics(whole), b = try metrics(killed)
-        for key in ["epochs", "train_mse", "val_mse", "test_mse", "policy_rel_error"] {
+        for key in ["epochs", "train_mse", "val_mse", "test_mse", "policy_rel_error", "status"] {
             XCTAssertEqual("\(a[key]!)", "\(b[key]!)", key)
         }
     }

@@ -80,8 +80,9 @@ final class SweepTests: XCTestCase {
             var m: [String: Double] = ["seconds": 5, "params": 100]
             m["test_mse"] = test
             m["seconds_to_1e-6"] = toThreshold
+            // a run with a time to the threshold reached it; the others stopped at max_epochs
             return RunRecord(folder: URL(fileURLWithPath: "/x/\(seed)"), label: "A", order: nil, seed: seed, metrics: m,
-                             stopReason: StopReason.maxEpochs.rawValue, attempts: 1)
+                             stopReason: (toThreshold == nil ? StopReason.maxEpochs : StopReason.threshold).rawValue, attempts: 1)
         }
         let oneFailure = Report(records: [record(1, test: 1e-7, toThreshold: 2), record(2, test: 3e-7, toThreshold: 4),
                                           record(3, test: nil, toThreshold: nil)])
