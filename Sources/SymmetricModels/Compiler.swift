@@ -23,6 +23,8 @@ public struct CompiledModel: Sendable {
         public var perAgent: Bool
         /// Economy-level (Markov) states fed to ρ, after the own states.
         public var aggregate: [Int] = []
+        /// Network input scale of each state (1 unless the file's `scale:` says otherwise).
+        public var inputScale: [Double] = []
     }
     /// A discrete state with its Markov chain (extension; docs/model-files.md).
     public struct Chain: Sendable {
@@ -307,8 +309,16 @@ public enum ModelCompiler {
                 c.allowNet = true; c.definitionsVisible = allDefinitions; c.definitionsWithoutControlsOrShocks = true
                 transform = try resolve(t, c)
             }
+            var inputScale = [Double](repeating: 1, count: states.count)
+            for (name, x, at) in p.scale {
+                guard let i = states.firstIndex(of: name) else {
+                    let hint = closestName(name, in: states).map { " Did you mean '\($0)'?" } ?? ""
+                    throw ModelFileError(at, "scale of '\(name)': not a state of the model.\(hint)")
+                }
+                inputScale[i] = x
+            }
             controls.append(.init(name: p.name, own: own, distribution: distribution, transform: transform, ownDropped: [], perAgent: false,
-                                  aggregate: aggregate))
+                                  aggregate: aggregate, inputScale: inputScale))
         }
 
         // Transitions: one per state.

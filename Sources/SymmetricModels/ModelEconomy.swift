@@ -118,6 +118,8 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
         }
     }
 
+    static func scaled(_ v: Variable<T>, _ x: Double) -> Variable<T> { x == 1 ? v : v * T(x) }
+
     /// The network output of control `c` for the agents of `view` at `period`, [B, K, J, A].
     func networkOutput(policy: ModelPolicy<T>, X: Variable<T>) -> Evaluation<T>.NetworkOutput {
         var pooledCache: [Int: Variable<T>] = [:]
@@ -129,10 +131,13 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
             if let cached = pooledCache[key] { z = cached } else {
                 let input: Variable<T>
                 let d = ctl.distribution.count
-                if period == .current && ctl.distribution == Array(0..<model.states.count) {
+                let scaled = ctl.inputScale.contains { $0 != 1 }
+                if period == .current && ctl.distribution == Array(0..<model.states.count) && !scaled {
                     input = X  // the states as stored: [B, N] or [B, N, d]
                 } else {
-                    let parts = ctl.distribution.map { s in ev.tensor(ev.rawState(s, period, .all), shape: [b, k, 1, N]).reshaped([b * k, N, 1]) }
+                    let parts = ctl.distribution.map { s in
+                        Self.scaled(ev.tensor(ev.rawState(s, period, .all), shape: [b, k, 1, N]), ctl.inputScale[s]).reshaped([b * k, N, 1])
+                    }
                     input = d == 1 ? parts[0].reshaped([b * k, N]) : Variable.concat(parts, axis: 2)
                 }
                 z = net.pooled(input)
@@ -141,7 +146,9 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
             if ctl.own.isEmpty && ctl.aggregate.isEmpty { return net.rho(z).reshaped([b, k, 1, 1]) }
             let j = view == .interest && period == .next && !ctl.own.isEmpty ? ev.ownNodes : 1
             let a = ctl.own.isEmpty ? 1 : (view == .all ? N : ev.agentsOfInterest.count)
-            let own = (ctl.own + ctl.aggregate).map { s in ev.tensor(ev.rawState(s, period, view), shape: [b, k, j, a]).reshaped([b * k, j * a, 1]) }
+            let own = (ctl.own + ctl.aggregate).map { s in
+                Self.scaled(ev.tensor(ev.rawState(s, period, view), shape: [b, k, j, a]), ctl.inputScale[s]).reshaped([b * k, j * a, 1])
+            }
             let ownInput = own.count == 1 ? own[0] : Variable.concat(own, axis: 2)
             return net.policy(own: ownInput, pooled: z).reshaped([b, k, j, a])
         }

@@ -45,6 +45,8 @@ public struct ModelFile: Sendable {
         public var distribution: [(String, SourceLocation)]
         public var aggregate: [(String, SourceLocation)]
         public var transform: Expression?
+        /// Network input scales by state name (`scale: {k: 0.025}`): the networks see state × scale.
+        public var scale: [(String, Double, SourceLocation)] = []
         public var location: SourceLocation
     }
 
@@ -331,9 +333,17 @@ public struct ModelFile: Sendable {
                         case "distribution": p.distribution = try names(fv, "distribution")
                         case "aggregate": p.aggregate = try names(fv, "aggregate")
                         case "transform": p.transform = try expression(fv, "transform")
+                        case "scale":
+                            for (sk, sv) in try mapping(fv, "scale") {
+                                let t = try string(sv, "scale of '\(sk.string ?? "")'")
+                                guard let x = Double(t), x.isFinite, x != 0 else {
+                                    throw ModelFileError(loc(sv), "scale of '\(sk.string ?? "")' must be a non-zero number, got '\(t)'")
+                                }
+                                p.scale.append((sk.string ?? "", x, loc(sk)))
+                            }
                         case let other:
-                            let hint = closestName(other, in: ["own", "distribution", "aggregate", "transform"]).map { " Did you mean '\($0)'?" } ?? ""
-                            throw ModelFileError(loc(fk), "unknown field '\(other)' of policy '\(name)'.\(hint) Fields: own, distribution, aggregate, transform")
+                            let hint = closestName(other, in: ["own", "distribution", "aggregate", "transform", "scale"]).map { " Did you mean '\($0)'?" } ?? ""
+                            throw ModelFileError(loc(fk), "unknown field '\(other)' of policy '\(name)'.\(hint) Fields: own, distribution, aggregate, transform, scale")
                         }
                     }
                     file.policies.append(p)

@@ -30,7 +30,8 @@ public enum ResourceLimits {
     /// The size keys of a config and their values.
     static func sizes(_ c: RunConfig) -> [(String, Int)] {
         let m = c.method, n = c.network, x = c.extensions
-        return [("model.N", c.model.N), ("method.T", m.T), ("method.train_trajectories", m.trainTrajectories),
+        let n0 = c.modelFile != nil ? ((try? c.compiledModel())?.N ?? c.model.N) : c.model.N
+        return [("model.N", n0), ("method.T", m.T), ("method.train_trajectories", m.trainTrajectories),
                 ("method.val_trajectories", m.valTrajectories), ("method.test_trajectories", m.testTrajectories),
                 ("method.train_points", m.trainPoints), ("method.batch_size", m.batchSize),
                 ("method.firms_per_state", m.firmsPerState),
@@ -56,8 +57,11 @@ public enum ResourceLimits {
     public static func estimate(_ c: RunConfig) -> Estimate {
         let bytes = c.trainer.precision == 64 ? 8.0 : 4.0
         let m = c.method, n = c.network
-        let N = Double(c.model.N)
-        let agentDim: Double = c.kind == .productivity ? 2 : c.kind == .customers ? 1 + Double(c.extensions.customers) : 1
+        // a model file: its N and number of states (compiling it costs about a millisecond)
+        let compiled = c.modelFile != nil ? try? c.compiledModel() : nil
+        let N = Double(compiled?.N ?? c.model.N)
+        let agentDim: Double = compiled.map { Double($0.states.count) }
+            ?? (c.kind == .productivity ? 2 : c.kind == .customers ? 1 + Double(c.extensions.customers) : 1)
         let stateValues = N * agentDim
         let points = Double(m.T + 1)
         let refinements = 1 + Double(c.trainer.ownPathRefinements)
