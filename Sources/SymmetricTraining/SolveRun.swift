@@ -284,7 +284,7 @@ final class Run<E: SymmetricEconomy>: RunProtocol {
                                        params: solver.network.parameterCount, epochs: solver.epochsDone, seconds: fitSeconds,
                                        secondsToThreshold: nil, seed: config.seed, stopReason: .diverged, status: .diverged,
                                        stoppingThreshold: config.trainer.stoppingThreshold, divergenceCause: solver.divergenceCause)
-            try AtomicFile.write(summary.json(extra: ["N": config.model.N, "phi": config.network.phi.rawValue, "precision": config.trainer.precision,
+            try AtomicFile.write(summary.json(extra: ["N": economyN, "model": config.modelName, "phi": config.network.phi.rawValue, "precision": config.trainer.precision,
                                                       "attempts": solver.attempt + 1]), to: folder.metrics)
             return summary
         }
