@@ -125,7 +125,7 @@ extension ModelEconomy {
     /// Next-period indices of an agent-level Markov state with realised shares matched to the
     /// chain: the agents currently in state e, taken in `order`, move to e' = 0, 1, … in blocks of
     /// round(n_e · cumulative P(e'|e)) — the discrete analogue of the normalised draw Ŵ.
-    static func matchedShares(current: UnsafeMutablePointer<T>, order: [Int], transition P: [[Double]],
+    public static func matchedShares(current: UnsafeMutablePointer<T>, order: [Int], transition P: [[Double]],
                               into next: UnsafeMutablePointer<T>, count n: Int) {
         let values = P.count
         func label(_ i: Int) -> Int { min(values - 1, max(0, Int(Double(current[i]).rounded()))) }

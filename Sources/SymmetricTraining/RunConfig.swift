@@ -137,6 +137,22 @@ struct ConfigKey {
     let typeName: String
     let read: (RunConfig) -> String
     let write: (inout RunConfig, String) throws -> Void
+    /// One line on the key, written beside it in `config.yaml`.
+    var help = ""
+    /// The model kind the key belongs to (nil: every run); written and checked only for it.
+    var scope: ModelKind? = nil
+    /// The allowed range: a test of the config and the rule the error message states.
+    var rule: (text: String, test: (RunConfig) -> Bool)? = nil
+
+    func help(_ text: String) -> ConfigKey { var k = self; k.help = text; return k }
+    func only(_ kind: ModelKind) -> ConfigKey { var k = self; k.scope = kind; return k }
+    func valid(_ text: String, _ test: @escaping (RunConfig) -> Bool) -> ConfigKey { var k = self; k.rule = (text, test); return k }
+
+    /// Whether the key means something for this config (its model kind; a model file declares its own `model.*` keys).
+    func applies(to c: RunConfig) -> Bool {
+        if c.modelFile != nil && path.hasPrefix("model.") { return false }
+        return scope.map { $0 == c.kind } ?? true
+    }
 
     static func int(_ path: String, _ kp: WritableKeyPath<RunConfig, Int>) -> ConfigKey {
         ConfigKey(path: path, typeName: "an integer", read: { String($0[keyPath: kp]) }) { c, s in
@@ -200,132 +216,194 @@ struct ConfigKey {
     }
 
     /// Every key, in the order `yaml()` writes them.
+    /// Every key, in the order `yaml()` writes them: its path and type, its help text (written
+    /// beside it in `config.yaml` and printed by `symdp config`), the model kind it belongs to, and
+    /// its allowed range. The default is the value of `RunConfig()`. The parser, `symdp config`,
+    /// `yaml()` and `validate()` all read this one table.
     static let all: [ConfigKey] = [
-        .choice("model.kind", \.kind),
-        .int("model.N", \.model.N),
-        .double("model.alpha_0", \.model.alpha0), .double("model.alpha_1", \.model.alpha1),
-        .double("model.beta", \.model.beta), .double("model.gamma", \.model.gamma),
-        .double("model.sigma", \.model.sigma), .double("model.delta", \.model.delta),
-        .double("model.eta", \.model.eta), .double("model.nu", \.model.nu),
-        .double("model.zeta", \.model.zeta), .double("model.mu", \.model.mu),
-        .doubleList("model.type_productivities", \.extensions.typeProductivities),
-        .intList("model.type_sizes", \.extensions.typeSizes),
-        .double("model.rho_y", \.extensions.rhoY), .double("model.sigma_y", \.extensions.sigmaY),
-        .int("model.customers", \.extensions.customers), .double("model.customer_mean", \.extensions.customerMean),
-        .double("model.customer_persistence", \.extensions.customerPersistence),
-        .double("model.customer_scale", \.extensions.customerScale),
-        .int("method.omega_quadrature_nodes", \.method.omegaQuadratureNodes),
-        .int("method.test_quadrature_nodes", \.method.testQuadratureNodes),
-        .bool("method.normalize_shock_vector", \.method.normalizeShockVector),
-        .int("method.train_trajectories", \.method.trainTrajectories),
-        .int("method.train_points", \.method.trainPoints),
-        .int("method.val_trajectories", \.method.valTrajectories),
-        .int("method.test_trajectories", \.method.testTrajectories),
-        .int("method.batch_size", \.method.batchSize),
-        .bool("method.shuffle", \.method.shuffle),
-        .int("method.T", \.method.T),
-        .double("method.X_0_loc", \.method.X0Loc), .double("method.X_0_scale", \.method.X0Scale),
-        .int("method.own_shock_nodes", \.method.ownShockNodes), .int("method.firms_per_state", \.method.firmsPerState),
-        .int("method.refresh_data_every", \.method.refreshDataEvery),
-        .choice("network.phi", \.network.phi),
-        .int("network.moments", \.network.moments), .int("network.L", \.network.L),
-        .int("network.phi_layers", \.network.phiLayers), .int("network.phi_hidden", \.network.phiHidden),
-        .int("network.rho_layers", \.network.rhoLayers), .int("network.rho_hidden", \.network.rhoHidden),
-        .bool("network.bias", \.network.bias), .choice("network.activation", \.network.activation),
-        .bool("network.shared_phi", \.network.sharedPhi), .int("network.outer_L", \.network.outerL),
-        .int("network.rho2_layers", \.network.rho2Layers), .int("network.rho2_hidden", \.network.rho2Hidden),
-        .double("optimizer.lr", \.optimizer.lr), .int("optimizer.step_size", \.optimizer.stepSize),
-        .double("optimizer.step_gamma", \.optimizer.stepGamma),
-        .int("trainer.max_epochs", \.trainer.maxEpochs), .optionalDouble("trainer.max_time", \.trainer.maxTime),
-        .double("trainer.stopping_threshold", \.trainer.stoppingThreshold), .int("trainer.patience", \.trainer.patience),
-        .int("trainer.precision", \.trainer.precision), .int("trainer.threads", \.trainer.threads),
-        .double("trainer.divergence_threshold", \.trainer.divergenceThreshold),
-        .bool("trainer.verify_own_paths", \.trainer.verifyOwnPaths),
-        .double("trainer.own_path_tolerance", \.trainer.ownPathTolerance),
-        .double("trainer.own_path_screen", \.trainer.ownPathScreen),
-        .int("trainer.max_restarts", \.trainer.maxRestarts),
-        .int("trainer.own_path_refinements", \.trainer.ownPathRefinements),
+        .choice("model.kind", \.kind)
+            .help("investment (§2–§6.1) | types (§6.2) | productivity (§6.3) | customers (§6.3, nested)"),
+        .int("model.N", \.model.N)
+            .help("number of firms")
+            .valid("need N ≥ 1") { $0.model.N >= 1 },
+        .double("model.alpha_0", \.model.alpha0)
+            .help("inverse demand intercept α0 (eq. 9)"),
+        .double("model.alpha_1", \.model.alpha1)
+            .help("inverse demand slope α1 (eq. 9)")
+            .valid("need α1 ≥ 0 (demand slopes down)") { $0.model.alpha1 >= 0 },
+        .double("model.beta", \.model.beta)
+            .help("discount factor β ∈ (0, 1)")
+            .valid("need 0 < β < 1") { $0.model.beta > 0 && $0.model.beta < 1 },
+        .double("model.gamma", \.model.gamma)
+            .help("adjustment cost γ > 0")
+            .valid("need γ > 0") { $0.model.gamma > 0 },
+        .double("model.sigma", \.model.sigma)
+            .help("idiosyncratic shock scale σ")
+            .valid("need σ ≥ 0") { $0.model.sigma >= 0 },
+        .double("model.delta", \.model.delta)
+            .help("depreciation δ ∈ [0, 1]")
+            .valid("need 0 ≤ δ ≤ 1") { $0.model.delta >= 0 && $0.model.delta <= 1 },
+        .double("model.eta", \.model.eta)
+            .help("aggregate shock scale η")
+            .valid("need η ≥ 0") { $0.model.eta >= 0 },
+        .double("model.nu", \.model.nu)
+            .help("demand curvature ν (1 = linear, the LQ case)")
+            .valid("need ν > 0") { $0.model.nu > 0 },
+        .double("model.zeta", \.model.zeta)
+            .help("outer exponent ζ of eq. 9")
+            .valid("need ζ > 0") { $0.model.zeta > 0 },
+        .double("model.mu", \.model.mu)
+            .help("decreasing returns μ ∈ [0, 1) (0 = constant returns)")
+            .valid("need 0 ≤ μ < 1") { $0.model.mu >= 0 && $0.model.mu < 1 },
+        .doubleList("model.type_productivities", \.extensions.typeProductivities)
+            .help("types: productivity a_j of each type").only(.types)
+            .valid("need productivities > 0") { $0.extensions.typeProductivities.allSatisfy { $0 > 0 } },
+        .intList("model.type_sizes", \.extensions.typeSizes)
+            .help("types: firms N_j of each type (sum = N)").only(.types),
+        .double("model.rho_y", \.extensions.rhoY)
+            .help("productivity: persistence of log y").only(.productivity)
+            .valid("need |ρ_y| < 1 (a stationary productivity)") { abs($0.extensions.rhoY) < 1 },
+        .double("model.sigma_y", \.extensions.sigmaY)
+            .help("productivity: std of the log y shock").only(.productivity)
+            .valid("need σ_y ≥ 0") { $0.extensions.sigmaY >= 0 },
+        .int("model.customers", \.extensions.customers)
+            .help("customers: customers M per firm").only(.customers)
+            .valid("need at least 1 customer per firm") { $0.extensions.customers >= 1 },
+        .double("model.customer_mean", \.extensions.customerMean)
+            .help("customers: long-run customer size ȳ").only(.customers)
+            .valid("need ȳ > 0") { $0.extensions.customerMean > 0 },
+        .double("model.customer_persistence", \.extensions.customerPersistence)
+            .help("customers: κ in y' = ȳ + κ(y − ȳ)").only(.customers)
+            .valid("need |κ| < 1") { abs($0.extensions.customerPersistence) < 1 },
+        .double("model.customer_scale", \.extensions.customerScale)
+            .help("customers: initial sizes |N(ȳ, scale²)|").only(.customers)
+            .valid("need ≥ 0") { $0.extensions.customerScale >= 0 },
+        .int("method.omega_quadrature_nodes", \.method.omegaQuadratureNodes)
+            .help("Gauss–Hermite nodes over ω in training (paper: 7)")
+            .valid("need 1 to 50 nodes") { $0.method.omegaQuadratureNodes >= 1 && $0.method.omegaQuadratureNodes <= 50 },
+        .int("method.test_quadrature_nodes", \.method.testQuadratureNodes)
+            .help("Gauss–Hermite nodes over ω for test residuals")
+            .valid("need 1 to 50 nodes") { $0.method.testQuadratureNodes >= 1 && $0.method.testQuadratureNodes <= 50 },
+        .bool("method.normalize_shock_vector", \.method.normalizeShockVector)
+            .help("rescale the one draw Ŵ to mean 0, std 1"),
+        .int("method.train_trajectories", \.method.trainTrajectories)
+            .help("LQ-simulated training paths")
+            .valid("need at least 1") { $0.method.trainTrajectories >= 1 },
+        .int("method.train_points", \.method.trainPoints)
+            .help("keep this many random training points (0 = all; §5.5 uses 3)")
+            .valid("need ≥ 0 (0 = every simulated point)") { $0.method.trainPoints >= 0 },
+        .int("method.val_trajectories", \.method.valTrajectories)
+            .help("LQ-simulated validation paths")
+            .valid("need at least 1") { $0.method.valTrajectories >= 1 },
+        .int("method.test_trajectories", \.method.testTrajectories)
+            .help("test paths, simulated with the trained network")
+            .valid("need at least 1") { $0.method.testTrajectories >= 1 },
+        .int("method.batch_size", \.method.batchSize)
+            .help("points per mini-batch (0 = full batch)")
+            .valid("need ≥ 0 (0 = full batch)") { $0.method.batchSize >= 0 },
+        .bool("method.shuffle", \.method.shuffle)
+            .help("reshuffle the training points every epoch"),
+        .int("method.T", \.method.T)
+            .help("steps per path (T + 1 points)")
+            .valid("need T ≥ 1") { $0.method.T >= 1 },
+        .double("method.X_0_loc", \.method.X0Loc)
+            .help("initial states X_0,i = |N(loc, scale²)|"),
+        .double("method.X_0_scale", \.method.X0Scale)
+            .valid("need ≥ 0") { $0.method.X0Scale >= 0 },
+        .int("method.own_shock_nodes", \.method.ownShockNodes)
+            .help("Gauss–Hermite nodes over an agent's own shock (μ > 0, productivity)")
+            .valid("need 1 to 20 nodes") { $0.method.ownShockNodes >= 1 && $0.method.ownShockNodes <= 20 },
+        .int("method.firms_per_state", \.method.firmsPerState)
+            .help("firms of interest per state in training (0 = all)")
+            .valid("need ≥ 0 (0 = every firm)") { $0.method.firmsPerState >= 0 },
+        .int("method.refresh_data_every", \.method.refreshDataEvery)
+            .help("every this many epochs, new data: paths simulated with the network from the initial state (0 = never)")
+            .valid("need ≥ 0 (0 = never)") { $0.method.refreshDataEvery >= 0 },
+        .choice("network.phi", \.network.phi)
+            .help("identity | moments | deepset"),
+        .int("network.moments", \.network.moments)
+            .help("k for phi = moments")
+            .valid("need at least 1 moment") { $0.network.moments >= 1 },
+        .int("network.L", \.network.L)
+            .help("width of φ's output for phi = deepset")
+            .valid("need L ≥ 1") { $0.network.L >= 1 },
+        .int("network.phi_layers", \.network.phiLayers)
+            .help("hidden layers of φ (deepset)")
+            .valid("need ≥ 0 hidden layers") { $0.network.phiLayers >= 0 },
+        .int("network.phi_hidden", \.network.phiHidden)
+            .help("width of φ's hidden layers")
+            .valid("need ≥ 1 unit") { $0.network.phiHidden >= 1 },
+        .int("network.rho_layers", \.network.rhoLayers)
+            .help("hidden layers of ρ")
+            .valid("need ≥ 0 hidden layers") { $0.network.rhoLayers >= 0 },
+        .int("network.rho_hidden", \.network.rhoHidden)
+            .help("width of ρ's hidden layers")
+            .valid("need ≥ 1 unit") { $0.network.rhoHidden >= 1 },
+        .bool("network.bias", \.network.bias)
+            .help("biases in every layer"),
+        .choice("network.activation", \.network.activation)
+            .help("relu | tanh | softplus | sigmoid | identity"),
+        .bool("network.shared_phi", \.network.sharedPhi)
+            .help("types: one φ for every type block").only(.types),
+        .int("network.outer_L", \.network.outerL)
+            .help("customers: width of mean_i ρ2(X_i, mean_j φ2(Y_i^j))").only(.customers)
+            .valid("need ≥ 1") { $0.network.outerL >= 1 },
+        .int("network.rho2_layers", \.network.rho2Layers)
+            .help("customers: hidden layers of ρ2").only(.customers)
+            .valid("need ≥ 0 hidden layers") { $0.network.rho2Layers >= 0 },
+        .int("network.rho2_hidden", \.network.rho2Hidden)
+            .help("customers: width of ρ2's hidden layers").only(.customers)
+            .valid("need ≥ 1 unit") { $0.network.rho2Hidden >= 1 },
+        .double("optimizer.lr", \.optimizer.lr)
+            .help("Adam learning rate")
+            .valid("need lr > 0") { $0.optimizer.lr > 0 },
+        .int("optimizer.step_size", \.optimizer.stepSize)
+            .help("StepLR: epochs between decays")
+            .valid("need ≥ 1 epoch") { $0.optimizer.stepSize >= 1 },
+        .double("optimizer.step_gamma", \.optimizer.stepGamma)
+            .help("StepLR: decay factor")
+            .valid("need 0 < gamma ≤ 1") { $0.optimizer.stepGamma > 0 && $0.optimizer.stepGamma <= 1 },
+        .int("trainer.max_epochs", \.trainer.maxEpochs)
+            .valid("need ≥ 1") { $0.trainer.maxEpochs >= 1 },
+        .optionalDouble("trainer.max_time", \.trainer.maxTime)
+            .help("seconds of fitting, or null for no limit")
+            .valid("need > 0 seconds, or null for no limit") { ($0.trainer.maxTime ?? 1) > 0 },
+        .double("trainer.stopping_threshold", \.trainer.stoppingThreshold)
+            .help("stop when val MSE ≤ this")
+            .valid("need ≥ 0") { $0.trainer.stoppingThreshold >= 0 },
+        .int("trainer.patience", \.trainer.patience)
+            .help("stop after this many epochs without a better val MSE")
+            .valid("need ≥ 1 epoch") { $0.trainer.patience >= 1 },
+        .int("trainer.precision", \.trainer.precision)
+            .help("32 (Float) or 64 (Double)")
+            .valid("need 32 (Float) or 64 (Double)") { [32, 64].contains($0.trainer.precision) },
+        .int("trainer.threads", \.trainer.threads)
+            .help("worker threads (0 = every core)")
+            .valid("need ≥ 0 (0 = every core)") { $0.trainer.threads >= 0 },
+        .double("trainer.divergence_threshold", \.trainer.divergenceThreshold)
+            .help("stop as diverged when val MSE exceeds this")
+            .valid("need > 0") { $0.trainer.divergenceThreshold > 0 },
+        .bool("trainer.verify_own_paths", \.trainer.verifyOwnPaths)
+            .help("at the threshold, check the solution on paths simulated with itself"),
+        .double("trainer.own_path_tolerance", \.trainer.ownPathTolerance)
+            .help("own-path MSE may be this × stopping_threshold")
+            .valid("need ≥ 1") { $0.trainer.ownPathTolerance >= 1 },
+        .double("trainer.own_path_screen", \.trainer.ownPathScreen)
+            .help("below this val MSE, restart at once when own paths run away (0 = off)")
+            .valid("need ≥ 0 (0 = no screen)") { $0.trainer.ownPathScreen >= 0 },
+        .int("trainer.max_restarts", \.trainer.maxRestarts)
+            .help("fresh initialisations after a failed own-path check")
+            .valid("need ≥ 0") { $0.trainer.maxRestarts >= 0 },
+        .int("trainer.own_path_refinements", \.trainer.ownPathRefinements)
+            .help("times own paths join the data when the check fails near the path")
+            .valid("need ≥ 0") { $0.trainer.ownPathRefinements >= 0 },
         ConfigKey(path: "seed", typeName: "a non-negative integer", read: { String($0.seed) }) { c, s in
             guard let v = UInt64(s) else { throw ConfigError(key: "seed", "expected a non-negative integer, got '\(s)'") }
             c.seed = v
         },
     ]
 
-    /// One line on each key, written beside it in `config.yaml`.
-    static let help: [String: String] = [
-        "model.kind": "investment (§2–§6.1) | types (§6.2) | productivity (§6.3) | customers (§6.3, nested)",
-        "model.type_productivities": "types: productivity a_j of each type",
-        "model.type_sizes": "types: firms N_j of each type (sum = N)",
-        "model.rho_y": "productivity: persistence of log y",
-        "model.sigma_y": "productivity: std of the log y shock",
-        "model.customers": "customers: customers M per firm",
-        "model.customer_mean": "customers: long-run customer size ȳ",
-        "model.customer_persistence": "customers: κ in y' = ȳ + κ(y − ȳ)",
-        "model.customer_scale": "customers: initial sizes |N(ȳ, scale²)|",
-        "model.N": "number of firms",
-        "model.alpha_0": "inverse demand intercept α0 (eq. 9)",
-        "model.alpha_1": "inverse demand slope α1 (eq. 9)",
-        "model.beta": "discount factor β ∈ (0, 1)",
-        "model.gamma": "adjustment cost γ > 0",
-        "model.sigma": "idiosyncratic shock scale σ",
-        "model.delta": "depreciation δ ∈ [0, 1]",
-        "model.eta": "aggregate shock scale η",
-        "model.nu": "demand curvature ν (1 = linear, the LQ case)",
-        "model.zeta": "outer exponent ζ of eq. 9",
-        "model.mu": "decreasing returns μ ∈ [0, 1) (0 = constant returns)",
-        "method.omega_quadrature_nodes": "Gauss–Hermite nodes over ω in training (paper: 7)",
-        "method.test_quadrature_nodes": "Gauss–Hermite nodes over ω for test residuals",
-        "method.normalize_shock_vector": "rescale the one draw Ŵ to mean 0, std 1",
-        "method.train_trajectories": "LQ-simulated training paths",
-        "method.refresh_data_every": "every this many epochs, new data: paths simulated with the network from the initial state (0 = never)",
-        "method.train_points": "keep this many random training points (0 = all; §5.5 uses 3)",
-        "method.val_trajectories": "LQ-simulated validation paths",
-        "method.test_trajectories": "test paths, simulated with the trained network",
-        "method.batch_size": "points per mini-batch (0 = full batch)",
-        "method.shuffle": "reshuffle the training points every epoch",
-        "method.T": "steps per path (T + 1 points)",
-        "method.X_0_loc": "initial states X_0,i = |N(loc, scale²)|",
-        "method.X_0_scale": "",
-        "method.own_shock_nodes": "Gauss–Hermite nodes over an agent's own shock (μ > 0, productivity)",
-        "method.firms_per_state": "firms of interest per state in training (0 = all)",
-        "network.phi": "identity | moments | deepset",
-        "network.moments": "k for phi = moments",
-        "network.L": "width of φ's output for phi = deepset",
-        "network.phi_layers": "hidden layers of φ (deepset)",
-        "network.phi_hidden": "width of φ's hidden layers",
-        "network.rho_layers": "hidden layers of ρ",
-        "network.rho_hidden": "width of ρ's hidden layers",
-        "network.bias": "biases in every layer",
-        "network.activation": "relu | tanh | softplus | sigmoid | identity",
-        "network.shared_phi": "types: one φ for every type block",
-        "network.outer_L": "customers: width of mean_i ρ2(X_i, mean_j φ2(Y_i^j))",
-        "network.rho2_layers": "customers: hidden layers of ρ2",
-        "network.rho2_hidden": "customers: width of ρ2's hidden layers",
-        "optimizer.lr": "Adam learning rate",
-        "optimizer.step_size": "StepLR: epochs between decays",
-        "optimizer.step_gamma": "StepLR: decay factor",
-        "trainer.max_epochs": "",
-        "trainer.max_time": "seconds of fitting, or null for no limit",
-        "trainer.stopping_threshold": "stop when val MSE ≤ this",
-        "trainer.patience": "stop after this many epochs without a better val MSE",
-        "trainer.precision": "32 (Float) or 64 (Double)",
-        "trainer.threads": "worker threads (0 = every core)",
-        "trainer.divergence_threshold": "stop as diverged when val MSE exceeds this",
-        "trainer.verify_own_paths": "at the threshold, check the solution on paths simulated with itself",
-        "trainer.own_path_tolerance": "own-path MSE may be this × stopping_threshold",
-        "trainer.own_path_screen": "below this val MSE, restart at once when own paths run away (0 = off)",
-        "trainer.max_restarts": "fresh initialisations after a failed own-path check",
-        "trainer.own_path_refinements": "times own paths join the data when the check fails near the path",
-    ]
 
-    /// Keys that only mean something for one model kind (written to config.yaml only for it).
-    static let kindSpecific: [String: ModelKind] = [
-        "model.type_productivities": .types, "model.type_sizes": .types, "network.shared_phi": .types,
-        "model.rho_y": .productivity, "model.sigma_y": .productivity,
-        "model.customers": .customers, "model.customer_mean": .customers, "model.customer_persistence": .customers,
-        "model.customer_scale": .customers, "network.outer_L": .customers, "network.rho2_layers": .customers,
-        "network.rho2_hidden": .customers,
-    ]
 
     static let byPath: [String: ConfigKey] = Dictionary(uniqueKeysWithValues: all.map { ($0.path, $0) })
     static let sections = ["model", "method", "network", "optimizer", "trainer"]
@@ -467,11 +545,11 @@ extension RunConfig {
         ]
         for section in ConfigKey.sections where !skipped.contains(section) {
             out += "\n# \(comments[section]!)\n\(section):\n"
-            for key in ConfigKey.all where key.path.hasPrefix(section + ".") && (ConfigKey.kindSpecific[key.path].map { $0 == kind } ?? true) {
+            for key in ConfigKey.all where key.path.hasPrefix(section + ".") && key.applies(to: self) {
                 // a model file declares its own initial cross-section
                 if modelFile != nil && key.path.hasPrefix("method.X_0_") { continue }
                 let line = "  \(key.path.dropFirst(section.count + 1)): \(key.read(self))"
-                let note = ConfigKey.help[key.path] ?? ""
+                let note = key.help
                 out += note.isEmpty ? line + "\n" : line.padding(toLength: max(line.count, 36), withPad: " ", startingAt: 0) + "  # \(note)\n"
             }
         }
@@ -486,29 +564,21 @@ extension RunConfig {
         if modelFile != nil {
             guard purpose == .solve else { throw ConfigError(key: "model.file", "this command solves the built-in investment model only; drop model.file") }
             _ = try compiledModel()
-            try validateSettings()
+            try validateKeys()
             return
         }
         func check(_ ok: Bool, _ key: String, _ rule: String) throws {
             if !ok { throw ConfigError(key: key, "\(value(of: key) ?? "?") is out of range; \(rule)") }
         }
+        try validateKeys()
         let m = model
-        try check(m.N >= 1, "model.N", "need N ≥ 1")
-        try check(m.beta > 0 && m.beta < 1, "model.beta", "need 0 < β < 1")
-        try check(m.gamma > 0, "model.gamma", "need γ > 0")
-        try check(m.sigma >= 0, "model.sigma", "need σ ≥ 0")
-        try check(m.eta >= 0, "model.eta", "need η ≥ 0")
-        try check(m.delta >= 0 && m.delta <= 1, "model.delta", "need 0 ≤ δ ≤ 1")
-        try check(m.nu > 0, "model.nu", "need ν > 0")
-        try check(m.zeta > 0, "model.zeta", "need ζ > 0")
-        try check(m.mu >= 0 && m.mu < 1, "model.mu", "need 0 ≤ μ < 1")
-        try check(m.alpha1 >= 0, "model.alpha_1", "need α1 ≥ 0 (demand slopes down)")
         if purpose == .lq {
             try check(m.nu == 1, "model.nu", "the LQ benchmark needs ν = 1 (linear demand)")
             try check(m.zeta == 1, "model.zeta", "the LQ benchmark needs ζ = 1")
             try check(m.mu == 0, "model.mu", "the LQ benchmark needs μ = 0 (constant returns)")
             return
         }
+        // rules that tie several keys together
         let x = extensions
         switch kind {
         case .investment: break
@@ -517,64 +587,21 @@ extension RunConfig {
                       "need one size per entry of model.type_productivities (\(x.typeProductivities.count))")
             try check(x.typeSizes.allSatisfy { $0 >= 1 } && x.typeSizes.reduce(0, +) == m.N, "model.type_sizes",
                       "need sizes ≥ 1 that add up to model.N = \(m.N)")
-            try check(x.typeProductivities.allSatisfy { $0 > 0 }, "model.type_productivities", "need productivities > 0")
             try check(m.mu == 0, "model.mu", "need μ = 0 with model.kind = types (the policy depends on the type only)")
         case .productivity:
-            try check(abs(x.rhoY) < 1, "model.rho_y", "need |ρ_y| < 1 (a stationary productivity)")
-            try check(x.sigmaY >= 0, "model.sigma_y", "need σ_y ≥ 0")
             try check(m.mu == 0, "model.mu", "need μ = 0 with model.kind = productivity")
         case .customers:
-            try check(x.customers >= 1, "model.customers", "need at least 1 customer per firm")
-            try check(x.customerMean > 0, "model.customer_mean", "need ȳ > 0")
-            try check(abs(x.customerPersistence) < 1, "model.customer_persistence", "need |κ| < 1")
-            try check(x.customerScale >= 0, "model.customer_scale", "need ≥ 0")
             try check(m.mu == 0, "model.mu", "need μ = 0 with model.kind = customers")
             try check(network.phi == .deepset, "network.phi", "need deepset: nested sets use φ1, φ2 networks")
         }
-        try validateSettings()
     }
 
-    /// Checks of the method, network, optimizer and trainer sections (every model).
-    func validateSettings() throws {
-        func check(_ ok: Bool, _ key: String, _ rule: String) throws {
-            if !ok { throw ConfigError(key: key, "\(value(of: key) ?? "?") is out of range; \(rule)") }
+    /// Each key's own range, from its declaration (the keys that apply to this config).
+    func validateKeys() throws {
+        for key in ConfigKey.all where key.applies(to: self) {
+            if let rule = key.rule, !rule.test(self) {
+                throw ConfigError(key: key.path, "\(key.read(self)) is out of range; \(rule.text)")
+            }
         }
-        let me = method
-        try check(me.omegaQuadratureNodes >= 1 && me.omegaQuadratureNodes <= 50, "method.omega_quadrature_nodes", "need 1 to 50 nodes")
-        try check(me.testQuadratureNodes >= 1 && me.testQuadratureNodes <= 50, "method.test_quadrature_nodes", "need 1 to 50 nodes")
-        try check(me.trainTrajectories >= 1, "method.train_trajectories", "need at least 1")
-        try check(me.trainPoints >= 0, "method.train_points", "need ≥ 0 (0 = every simulated point)")
-        try check(me.valTrajectories >= 1, "method.val_trajectories", "need at least 1")
-        try check(me.testTrajectories >= 1, "method.test_trajectories", "need at least 1")
-        try check(me.batchSize >= 0, "method.batch_size", "need ≥ 0 (0 = full batch)")
-        try check(me.T >= 1, "method.T", "need T ≥ 1")
-        try check(me.X0Scale >= 0, "method.X_0_scale", "need ≥ 0")
-        try check(me.ownShockNodes >= 1 && me.ownShockNodes <= 20, "method.own_shock_nodes", "need 1 to 20 nodes")
-        try check(me.firmsPerState >= 0, "method.firms_per_state", "need ≥ 0 (0 = every firm)")
-        try check(me.refreshDataEvery >= 0, "method.refresh_data_every", "need ≥ 0 (0 = never)")
-        let n = network
-        try check(n.moments >= 1, "network.moments", "need at least 1 moment")
-        try check(n.L >= 1, "network.L", "need L ≥ 1")
-        try check(n.phiLayers >= 0, "network.phi_layers", "need ≥ 0 hidden layers")
-        try check(n.phiHidden >= 1, "network.phi_hidden", "need ≥ 1 unit")
-        try check(n.rhoLayers >= 0, "network.rho_layers", "need ≥ 0 hidden layers")
-        try check(n.rhoHidden >= 1, "network.rho_hidden", "need ≥ 1 unit")
-        try check(n.outerL >= 1, "network.outer_L", "need ≥ 1")
-        try check(n.rho2Layers >= 0, "network.rho2_layers", "need ≥ 0 hidden layers")
-        try check(n.rho2Hidden >= 1, "network.rho2_hidden", "need ≥ 1 unit")
-        try check(optimizer.lr > 0, "optimizer.lr", "need lr > 0")
-        try check(optimizer.stepSize >= 1, "optimizer.step_size", "need ≥ 1 epoch")
-        try check(optimizer.stepGamma > 0 && optimizer.stepGamma <= 1, "optimizer.step_gamma", "need 0 < gamma ≤ 1")
-        try check(trainer.maxEpochs >= 1, "trainer.max_epochs", "need ≥ 1")
-        try check((trainer.maxTime ?? 1) > 0, "trainer.max_time", "need > 0 seconds, or null for no limit")
-        try check(trainer.stoppingThreshold >= 0, "trainer.stopping_threshold", "need ≥ 0")
-        try check(trainer.patience >= 1, "trainer.patience", "need ≥ 1 epoch")
-        try check([32, 64].contains(trainer.precision), "trainer.precision", "need 32 (Float) or 64 (Double)")
-        try check(trainer.threads >= 0, "trainer.threads", "need ≥ 0 (0 = every core)")
-        try check(trainer.divergenceThreshold > 0, "trainer.divergence_threshold", "need > 0")
-        try check(trainer.ownPathTolerance >= 1, "trainer.own_path_tolerance", "need ≥ 1")
-        try check(trainer.ownPathScreen >= 0, "trainer.own_path_screen", "need ≥ 0 (0 = no screen)")
-        try check(trainer.maxRestarts >= 0, "trainer.max_restarts", "need ≥ 0")
-        try check(trainer.ownPathRefinements >= 0, "trainer.own_path_refinements", "need ≥ 0")
     }
 }
