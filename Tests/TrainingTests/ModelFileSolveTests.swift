@@ -72,3 +72,21 @@ final class ModelFileSolveTests: TemporaryFolderTestCase {
         }
     }
 }
+
+/// Sweeps accept model files: `model.file` in `set`, the file's parameters in the grid.
+final class ModelFileSweepTests: XCTestCase {
+    func testASweepGridsOverAModelFilesParameters() throws {
+        let yaml = """
+        name: kappa
+        set: {model.file: \(ModelFileSolveTests.tutorial.path), model.N: 16}
+        grid: {model.kappa: [0.1, 0.3]}
+        seeds: [1, 2]
+        """
+        let spec = try SweepSpec.parse(yaml: yaml)
+        let runs = try spec.runs()
+        XCTAssertEqual(runs.count, 4)
+        XCTAssertEqual(Set(runs.map { $0.config.modelOverrides["kappa"]! }), [0.1, 0.3])
+        XCTAssertTrue(runs.allSatisfy { $0.config.modelOverrides["N"] == 16 && $0.config.modelFile == ModelFileSolveTests.tutorial.path })
+        XCTAssertThrowsError(try SweepSpec.parse(yaml: yaml.replacingOccurrences(of: "model.kappa", with: "model.kapa")).runs().forEach { try $0.config.validate() })
+    }
+}
