@@ -38,6 +38,11 @@ public func shockDraw<T: TensorScalar>(count n: Int, normalize: Bool, generator 
     return Tensor(shape: [n], scalars: w.map { T($0) })
 }
 
+/// TEST ORACLE AND SPEED BASELINE: runs of the investment model go through `models/investment.yaml`
+/// and the model-file engine (`SymmetricModels.ModelEconomy`); this hand-written economy checks it
+/// (`ModelEquivalenceTests`, relative 1e-10 in Float64), times it (`symdp bench --model`), and
+/// serves the LQ, concentration and benchmark commands.
+///
 /// The N-firm investment economy (paper §2–§6.1) as a differentiable object: the inverse demand of
 /// eq. 9, the law of motion of eq. 17 and the Euler residual of eq. 20, evaluated for a batch of
 /// aggregate states with one fixed draw Ŵ of idiosyncratic shocks and Gauss–Hermite over ω.
