@@ -16,7 +16,7 @@ public struct ModelFileError: Error, CustomStringConvertible, Equatable {
     public let location: SourceLocation?
     public let message: String
     public init(_ location: SourceLocation?, _ message: String) { self.location = location; self.message = message }
-    public var description: String { location.map { "\($0): error: \(message)" } ?? "error: \(message)" }
+    public var description: String { location.map { "\($0): error: \(message)" } ?? message }
 }
 
 public enum BinaryOperator: String, Sendable { case add = "+", subtract = "-", multiply = "*", divide = "/", power = "^" }
