@@ -58,6 +58,14 @@ public struct CompiledModel: Sendable {
     /// Chains of the Markov states, by `state index − continuousStates`.
     public let chains: [Chain]
     public let shocks: [Shock]
+    /// Groups of agents (contiguous blocks; empty without `agents.groups`), the group of each
+    /// agent, and each attribute's value per group.
+    public let groupSizes: [Int]
+    public let groupOf: [Int]
+    public let attributes: [(name: String, values: [Double])]
+    /// With groups, and equations that see the agent only through its group: one residual per
+    /// group (its first agent represents it) instead of per sampled agent.
+    public let residualsPerGroup: Bool
     public let controls: [Control]
     public let definitions: [(name: String, ir: IR)]
     /// Next-period value of each state, by state index.
@@ -146,6 +154,7 @@ public enum ModelCompiler {
         }
         for (s, at) in file.states { try declare(s, "state", at) }
         for m in file.markov { try declare(m.name, "Markov state", m.location) }
+        for a in file.groupAttributes { try declare(a.name, "group attribute", a.location) }
         for s in file.shocks { try declare(s.name, "shock", s.location) }
         guard !file.policies.isEmpty else {
             throw ModelFileError(section("policy"), "the model needs a policy: at least one control, e.g. policy: {u: {own: [], distribution: [x]}}")
@@ -155,6 +164,24 @@ public enum ModelCompiler {
         let continuousStates = file.states.count
         let states = file.states.map(\.0) + file.markov.map(\.name)
         let chains = try compileChains(file, continuousStates: continuousStates)
+        var groupSizes: [Int] = [], attributes: [(name: String, values: [Double])] = []
+        if let at = file.groupsLocation {
+            groupSizes = try file.groupSizes.map { e in
+                let v = try evaluateConstant(e, constants: constants, context: "agents.groups.sizes")
+                guard v >= 1, v == v.rounded() else { throw ModelFileError(e.location, "a group size must be a whole number ≥ 1, got \(v)") }
+                return Int(v)
+            }
+            guard groupSizes.reduce(0, +) == N else {
+                throw ModelFileError(at, "the group sizes \(groupSizes) add up to \(groupSizes.reduce(0, +)), but N = \(N)")
+            }
+            for a in file.groupAttributes {
+                guard a.values.count == groupSizes.count else {
+                    throw ModelFileError(a.location, "attribute '\(a.name)' has \(a.values.count) values for \(groupSizes.count) groups")
+                }
+                attributes.append((a.name, try a.values.map { try evaluateConstant($0, constants: constants, context: "a group attribute") }))
+            }
+        }
+        let attributeNames = attributes.map(\.name)
         let shocks = file.shocks.map { CompiledModel.Shock(name: $0.name, perAgent: $0.scope == .agent) }
         let controlNames = file.policies.map(\.name)
         let definitionNames = file.definitions.map(\.name)
@@ -214,6 +241,7 @@ public enum ModelCompiler {
                 if prime && !c.allowPrimes {
                     throw ModelFileError(at, "\(name)' (a next-period value) is allowed only in equations, not in \(c.what)")
                 }
+                if let i = attributeNames.firstIndex(of: name) { return .attribute(i) }
                 if let i = states.firstIndex(of: name) {
                     guard c.allowStates else { throw ModelFileError(at, "agent state '\(name)' cannot be used in \(c.what)") }
                     return .state(i, next: prime)
@@ -249,7 +277,7 @@ public enum ModelCompiler {
                     }
                     return .definition(i, next: prime)
                 }
-                var candidates = Array(constants.keys) + states + shocks.map(\.name) + controlNames
+                var candidates = Array(constants.keys) + states + shocks.map(\.name) + controlNames + attributeNames
                 candidates += definitionNames.prefix(c.definitionsVisible)
                 if c.allowNet { candidates.append("net") }
                 let hint = closestName(name, in: candidates).map { " Did you mean '\($0)'?" } ?? ""
@@ -434,7 +462,9 @@ public enum ModelCompiler {
             pruned[i].perAgent = pruned[i].transform.map { analysis.isAgentLevel($0, controlsPerAgent: []) } ?? false
         }
         let prunedPerAgent = pruned.map(\.perAgent)
-        if equations.contains(where: { analysis.isAgentLevel($0.ir, controlsPerAgent: prunedPerAgent) }) {
+        var beyondGroup = analysis
+        beyondGroup.attributesAreAgentLevel = false
+        if equations.contains(where: { beyondGroup.isAgentLevel($0.ir, controlsPerAgent: prunedPerAgent) }) {
             for i in controls.indices {
                 controls[i].perAgent = !controls[i].own.isEmpty
                     || (controls[i].transform.map { analysis.isAgentLevel($0, controlsPerAgent: []) } ?? false)
@@ -442,13 +472,20 @@ public enum ModelCompiler {
         } else {
             controls = pruned
         }
+        if !groupSizes.isEmpty { for i in controls.indices { controls[i].perAgent = true } }   // ρ sees the agent's group
         let perAgentFlags = controls.map(\.perAgent)
         let perAgentResiduals = equations.contains { analysis.isAgentLevel($0.ir, controlsPerAgent: perAgentFlags) }
+        // the equations see the agent only through its group when, with every control and attribute
+        // taken as the same for all, none depends on the agent
+        let residualsPerGroup = !groupSizes.isEmpty && controls.allSatisfy { $0.own.isEmpty }
+            && !equations.contains { beyondGroup.isAgentLevel($0.ir, controlsPerAgent: controls.map { _ in false }) }
         var ownShocks = Set<Int>()
         for eq in equations { ownShocks.formUnion(analysis.ownShocks(eq.ir, next: false, controls: controls)) }
 
         return CompiledModel(file: file, values: values, N: N, states: states, continuousStates: continuousStates, chains: chains,
-                             shocks: shocks, controls: controls,
+                             shocks: shocks, groupSizes: groupSizes,
+                             groupOf: groupSizes.enumerated().flatMap { g, n in Array(repeating: g, count: n) },
+                             attributes: attributes, residualsPerGroup: residualsPerGroup, controls: controls,
                              definitions: zip(definitionNames, definitionIRs).map { ($0, $1) }, transitions: transitionIRs,
                              equations: equations, simulate: simulate, exact: exact, statistics: statistics,
                              initial: initial.map { $0! }, perAgentResiduals: perAgentResiduals,
@@ -624,6 +661,9 @@ struct Analysis {
     var definitionNames: [String] = []
     var continuousStates = Int.max
     var stateIsAgentLevel: [Bool] = []
+    /// Whether group attributes count as depending on the agent (false: when asking whether the
+    /// equations see the agent beyond its group).
+    var attributesAreAgentLevel = true
 
     /// The random source of a Markov state in the own-quadrature set: `shocks.count + state`.
     func markovSource(_ s: Int) -> Int { shocks.count + s }
@@ -633,6 +673,7 @@ struct Analysis {
     func isAgentLevel(_ ir: IR, controlsPerAgent: [Bool]) -> Bool {
         switch ir {
         case .constant, .net, .mean: return false
+        case .attribute: return attributesAreAgentLevel
         case .state(let s, _): return s >= stateIsAgentLevel.count || stateIsAgentLevel[s]
         case .shock(let i): return shocks[i].perAgent
         case .control(let i, _): return i < controlsPerAgent.count && controlsPerAgent[i]
@@ -699,7 +740,7 @@ struct Analysis {
             return shocksUsed(transitions[s]).filter { shocks[$0].perAgent }
         }
         switch ir {
-        case .constant, .net, .mean: return []
+        case .constant, .net, .mean, .attribute: return []
         case .shock(let i): return shocks[i].perAgent ? [i] : []
         case .state(let s, let n): return (n || next) ? agentShocksOfTransition(s) : []
         case .control(let c, let n):

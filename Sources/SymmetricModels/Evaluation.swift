@@ -171,6 +171,10 @@ final class Evaluation<T: TensorScalar> {
         case .definition(let d, let n): return definition(d, n ? .next : period, view)
         case .shock(let i): return shock(i, view)
         case .net: return netValue ?? .constant(.nan)
+        case .attribute(let i):
+            let values = model.attributes[i].values, groupOf = model.groupOf
+            if view == .all { return .tensor(Variable(Tensor<T>(shape: [1, 1, 1, N], scalars: groupOf.map { T(values[$0]) }))) }
+            return .tensor(Variable(Tensor<T>(shape: [1, 1, 1, agentsOfInterest.count], scalars: agentsOfInterest.map { T(values[groupOf[$0]]) })))
         case .negate(let a):
             switch evaluate(a, period, view) {
             case .constant(let c): return .constant(-c)

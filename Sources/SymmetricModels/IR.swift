@@ -60,6 +60,8 @@ public indirect enum IR: Sendable, CustomStringConvertible {
     case definition(Int, next: Bool)
     /// The raw network output, inside a policy's `transform`.
     case net
+    /// A group attribute: the value of the agent's group (agents.groups).
+    case attribute(Int)
     case negate(IR)
     case binary(BinaryOperator, IR, IR)
     case function(BuiltinFunction, [IR])
@@ -78,6 +80,7 @@ public indirect enum IR: Sendable, CustomStringConvertible {
         case .control(let i, let n): return "control\(i)\(n ? "'" : "")"
         case .definition(let i, let n): return "def\(i)\(n ? "'" : "")"
         case .net: return "net"
+        case .attribute(let i): return "attribute\(i)"
         case .negate(let a): return "-(\(a))"
         case .binary(let op, let a, let b): return "(\(a) \(op.rawValue) \(b))"
         case .function(let f, let args): return "\(f.rawValue)(\(args.map(\.description).joined(separator: ", ")))"

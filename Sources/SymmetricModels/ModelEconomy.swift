@@ -3,11 +3,31 @@ import SymmetricNumerics
 import SymmetricNetworks
 import SymmetricEconomics
 
-/// The policy networks of a model file: one symmetric network ρ(own, mean_i φ(distribution_i))
-/// per control. With one control the parameter names are the network's own (`phi.…`, `rho.…`).
+/// One control's network: ρ(own, mean_i φ(·)), or with groups of agents the block-symmetric
+/// ρ(own, onehot(group), mean φ_1(group 1), …, mean φ_K(group K)) (paper §6.2).
+public enum PolicyNetwork<T: TensorScalar> {
+    case symmetric(SymmetricNetwork<T>)
+    case blocks(BlockSymmetricNetwork<T>)
+
+    public func pooled(_ X: Variable<T>) -> Variable<T> {
+        switch self { case .symmetric(let n): return n.pooled(X); case .blocks(let n): return n.pooled(X) }
+    }
+    public func policy(own x: Variable<T>, pooled z: Variable<T>) -> Variable<T> {
+        switch self { case .symmetric(let n): return n.policy(own: x, pooled: z); case .blocks(let n): return n.policy(own: x, pooled: z) }
+    }
+    public var rho: MLP<T> {
+        switch self { case .symmetric(let n): return n.rho; case .blocks(let n): return n.rho }
+    }
+    public var namedParameters: [(String, Variable<T>)] {
+        switch self { case .symmetric(let n): return n.namedParameters; case .blocks(let n): return n.namedParameters }
+    }
+}
+
+/// The policy networks of a model file: one per control. With one control the parameter names
+/// are the network's own (`phi.…`, `rho.…`).
 public struct ModelPolicy<T: TensorScalar>: ParameterizedModel {
     public let names: [String]
-    public let networks: [SymmetricNetwork<T>]
+    public let networks: [PolicyNetwork<T>]
 
     public var namedParameters: [(String, Variable<T>)] {
         if networks.count == 1 { return networks[0].namedParameters }
@@ -83,9 +103,18 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
     }
     public var rowsPerState: Int { N * (aggregateGridSize + 1) + ownGridSize * min(N, max(1, expectation.firmsPerState)) * aggregateGridSize }
 
+    /// The first agent of each group.
+    static func groupRepresentatives(_ sizes: [Int]) -> [Int] {
+        var start = 0
+        return sizes.map { n in defer { start += n }; return start }
+    }
+
     public func makePolicy(generator g: inout SeededGenerator) -> ModelPolicy<T> {
         ModelPolicy(names: model.controls.map(\.name), networks: model.controls.map { c in
-            SymmetricNetwork(architecture, agentDimension: c.distribution.count, ownStateDimension: c.own.count + c.aggregate.count, generator: &g)
+            model.groupSizes.isEmpty
+                ? .symmetric(SymmetricNetwork(architecture, agentDimension: c.distribution.count, ownStateDimension: c.own.count + c.aggregate.count, generator: &g))
+                : .blocks(BlockSymmetricNetwork(architecture, blockSizes: model.groupSizes, agentDimension: c.distribution.count,
+                                                ownStateDimension: c.own.count + c.aggregate.count + model.groupSizes.count, generator: &g))
         })
     }
 
@@ -143,11 +172,19 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
                 z = net.pooled(input)
                 pooledCache[key] = z
             }
-            if ctl.own.isEmpty && ctl.aggregate.isEmpty { return net.rho(z).reshaped([b, k, 1, 1]) }
+            let groups = model.groupSizes.count
+            if ctl.own.isEmpty && ctl.aggregate.isEmpty && groups == 0 { return net.rho(z).reshaped([b, k, 1, 1]) }
             let j = view == .interest && period == .next && !ctl.own.isEmpty ? ev.ownNodes : 1
-            let a = ctl.own.isEmpty ? 1 : (view == .all ? N : ev.agentsOfInterest.count)
-            let own = (ctl.own + ctl.aggregate).map { s in
+            let a = ctl.own.isEmpty && groups == 0 ? 1 : (view == .all ? N : ev.agentsOfInterest.count)
+            var own = (ctl.own + ctl.aggregate).map { s in
                 Self.scaled(ev.tensor(ev.rawState(s, period, view), shape: [b, k, j, a]), ctl.inputScale[s]).reshaped([b * k, j * a, 1])
+            }
+            if groups > 0 {
+                // the agent's group, one-hot, after its own and aggregate inputs
+                let agents = view == .all ? Array(0..<N) : ev.agentsOfInterest
+                let onehot = Tensor<T>(zeros: [1, 1, a, groups])
+                for (c, i) in agents.enumerated() { onehot.pointer[c * groups + model.groupOf[i]] = 1 }
+                own.append(Variable(onehot).reshaped([1, 1, 1, a, groups]).expanded(to: [b, k, j, a, groups]).reshaped([b * k, j * a, groups]))
             }
             let ownInput = own.count == 1 ? own[0] : Variable.concat(own, axis: 2)
             return net.policy(own: ownInput, pooled: z).reshaped([b, k, j, a])
@@ -160,7 +197,8 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
     /// shape [B, equations·F]. Differentiable in the policy's parameters, through X' too.
     public func eulerResidual(_ X: Variable<T>, policy: ModelPolicy<T>, subsample: UInt64?) -> Variable<T> {
         let b = X.shape[0]
-        let firms = model.perAgentResiduals ? agentsOfInterest(count: N, perState: expectation.firmsPerState, subsample: subsample) : [0]
+        let firms = model.residualsPerGroup ? Self.groupRepresentatives(model.groupSizes)
+            : model.perAgentResiduals ? agentsOfInterest(count: N, perState: expectation.firmsPerState, subsample: subsample) : [0]
         let a = model.perAgentResiduals ? firms.count : 1
         let ev = expectationEvaluation(X, policy: policy, agentsOfInterest: firms)
         let parts = model.equations.map { eq in

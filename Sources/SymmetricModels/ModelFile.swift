@@ -56,6 +56,10 @@ public struct ModelFile: Sendable {
     public var parameters: [Parameter] = []
     public var derived: [Named] = []
     public var states: [(String, SourceLocation)] = []
+    /// Groups of agents (extension): contiguous blocks with their sizes and per-group attributes.
+    public var groupSizes: [Expression] = []
+    public var groupAttributes: [(name: String, values: [Expression], location: SourceLocation)] = []
+    public var groupsLocation: SourceLocation?
     public var initial: [Named] = []
     public var shocks: [Shock] = []
     public var markov: [Markov] = []
@@ -234,9 +238,20 @@ public struct ModelFile: Sendable {
                     switch ak.string ?? "" {
                     case "states": file.states = try names(av, "agents.states")
                     case "initial": file.initial = try namedExpressions(av, "agents.initial")
+                    case "groups":
+                        file.groupsLocation = loc(ak)
+                        for (gk, gv) in try mapping(av, "agents.groups") {
+                            let name = try identifier(gk, in: "agents.groups")
+                            guard let seq = gv.sequence else {
+                                throw ModelFileError(loc(gv), "agents.groups.\(name) must be a list with one value per group, like [1.0, 1.5]")
+                            }
+                            let values = try seq.map { item in try ExpressionParser.parse(try string(item, "a group value"), at: textStart(item)) }
+                            if name == "sizes" { file.groupSizes = values } else { file.groupAttributes.append((name, values, loc(gk))) }
+                        }
+                        if file.groupSizes.isEmpty { throw ModelFileError(loc(ak), "agents.groups needs sizes: [n_1, n_2, …], the agents in each group") }
                     case let other:
-                        let hint = closestName(other, in: ["states", "initial"]).map { " Did you mean '\($0)'?" } ?? ""
-                        throw ModelFileError(loc(ak), "unknown key '\(other)' in 'agents'.\(hint) Keys: states, initial")
+                        let hint = closestName(other, in: ["states", "initial", "groups"]).map { " Did you mean '\($0)'?" } ?? ""
+                        throw ModelFileError(loc(ak), "unknown key '\(other)' in 'agents'.\(hint) Keys: states, initial, groups")
                     }
                 }
             case "shocks":

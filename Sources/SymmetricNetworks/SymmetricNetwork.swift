@@ -151,13 +151,13 @@ public struct BlockSymmetricNetwork<T: TensorScalar>: ParameterizedModel {
     public let ownStateDimension: Int
     public let rho: MLP<T>
 
-    public init(_ a: SymmetricArchitecture, blockSizes: [Int], ownStateDimension: Int, generator g: inout SeededGenerator) {
+    public init(_ a: SymmetricArchitecture, blockSizes: [Int], agentDimension: Int = 1, ownStateDimension: Int, generator g: inout SeededGenerator) {
         precondition(!blockSizes.isEmpty && blockSizes.allSatisfy { $0 >= 1 }, "every block needs at least one agent")
         architecture = a
         self.blockSizes = blockSizes
         self.ownStateDimension = ownStateDimension
-        poolings = a.sharedPhi ? [SetPooling(a, agentDimension: 1, generator: &g)]
-            : blockSizes.map { _ in SetPooling(a, agentDimension: 1, generator: &g) }
+        poolings = a.sharedPhi ? [SetPooling(a, agentDimension: agentDimension, generator: &g)]
+            : blockSizes.map { _ in SetPooling(a, agentDimension: agentDimension, generator: &g) }
         let latent = poolings[0].latentSize * blockSizes.count
         rho = MLP(inputSize: ownStateDimension + latent, hidden: a.rhoHidden, hiddenLayers: a.rhoLayers, outputSize: 1,
                   bias: a.bias, activation: a.activation, generator: &g)

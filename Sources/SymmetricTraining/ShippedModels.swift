@@ -21,9 +21,10 @@ public enum ShippedModels {
         return candidates.first(where: ok)
     }
 
-    /// The file behind a `model.kind`, when the kind is a model file (investment, productivity).
-    public static func file(for kind: ModelKind) throws -> String? {
-        guard kind == .investment || kind == .productivity else { return nil }
+    /// The file behind a `model.kind`, when the kind is a model file (investment, productivity,
+    /// and types with two types: a model file has a fixed number of groups).
+    public static func file(for kind: ModelKind, types: Int = 2) throws -> String? {
+        guard kind == .investment || kind == .productivity || (kind == .types && types == 2) else { return nil }
         guard let folder = folder() else {
             throw ConfigError(key: "model.kind", "cannot find the shipped model files (models/\(kind.rawValue).yaml): set SYMDP_MODELS to the repository's models/ folder")
         }
@@ -32,7 +33,7 @@ public enum ShippedModels {
 
     /// A kind's model file compiled with the config's `model.*` keys (and `method.X_0_*`).
     static func compile(_ c: RunConfig) throws -> CompiledModel? {
-        guard let path = try file(for: c.kind) else { return nil }
+        guard let path = try file(for: c.kind, types: c.extensions.typeSizes.count) else { return nil }
         let m = c.model
         var values: [String: Double] = [
             "N": Double(m.N), "alpha_0": m.alpha0, "alpha_1": m.alpha1, "beta": m.beta, "gamma": m.gamma, "delta": m.delta,
@@ -40,6 +41,10 @@ public enum ShippedModels {
         ]
         if c.kind == .investment { values["mu"] = m.mu }
         if c.kind == .productivity { values["rho_y"] = c.extensions.rhoY; values["sigma_y"] = c.extensions.sigmaY }
+        if c.kind == .types {
+            values["n_1"] = Double(c.extensions.typeSizes[0])
+            values["a_1"] = c.extensions.typeProductivities[0]; values["a_2"] = c.extensions.typeProductivities[1]
+        }
         return try ModelCompiler.compile(try ModelFile.load(path: path), overrides: values)
     }
 }

@@ -156,7 +156,7 @@ public enum SolveRunner {
         e.normalizeDraw = c.method.normalizeShockVector
         e.firmsPerState = c.method.firmsPerState
         let (loc, scale, x) = (c.method.X0Loc, c.method.X0Scale, c.extensions)
-        // a model file: given (model.file), or the one behind model.kind (investment, productivity)
+        // a model file: given (model.file), or the one behind model.kind (investment, productivity, two types)
         if let compiled = try c.modelFile != nil ? c.compiledModel() : ShippedModels.compile(c) {
             return try Run(config: c, folder: folder, progress: progress) { g in
                 ModelEconomy<T>(model: compiled, architecture: c.network, expectation: e, generator: &g)
@@ -165,6 +165,7 @@ public enum SolveRunner {
         switch c.kind {
         case .investment, .productivity:
             fatalError("model.kind \(c.kind.rawValue) is a shipped model file")
+        // K ≠ 2 types: the Swift economy (a model file has a fixed number of groups)
         case .types:
             return try Run(config: c, folder: folder, progress: progress) { g in
                 try MultiTypeEconomy<T>(model: c.model, productivities: x.typeProductivities, sizes: x.typeSizes, architecture: c.network,

@@ -127,3 +127,42 @@ final class ModelEquivalenceTests: XCTestCase {
         }
     }
 }
+
+/// `models/types.yaml` (groups of agents, block-symmetric network) against the Swift economy.
+final class TypesEquivalenceTests: XCTestCase {
+    func testTypesFileMatchesTheSwiftEconomy() throws {
+        let compiled = try shippedModel("types", ["N": 20, "n_1": 8, "nu": 1.5])
+        XCTAssertTrue(compiled.residualsPerGroup, "one residual per type")
+        XCTAssertEqual(compiled.controls[0].own, [], "x is dropped: the policy is u_j(X)")
+        var model = InvestmentModel()
+        model.N = 20; model.nu = 1.5
+        var g1 = SeededGenerator(seed: 6), g2 = SeededGenerator(seed: 6)
+        let file = ModelEconomy<Double>(model: compiled, architecture: smallArchitecture(), generator: &g1)
+        let swift = try MultiTypeEconomy<Double>(model: model, productivities: [1.0, 1.5], sizes: [8, 12], architecture: smallArchitecture(),
+                                                 expectation: ExpectationSettings(), initialLoc: 0.9, initialScale: 0.05, generator: &g2)
+        var n1 = SeededGenerator(seed: 7), n2 = SeededGenerator(seed: 7)
+        let policy = file.makePolicy(generator: &n1), network = swift.makePolicy(generator: &n2)
+        XCTAssertEqual(policy.parameterCount, network.parameterCount)
+        var d = SeededGenerator(seed: 8)
+        let X = swift.simulate(from: swift.initialState(generator: &d), trajectories: 2, steps: 3, policy: nil, generator: &d).reshaped([-1, 20])
+        let a = residualsAndGradients(file, policy, X, subsample: 5), b = residualsAndGradients(swift, network, X, subsample: 5)
+        XCTAssertEqual(a.residuals.count, b.residuals.count)
+        XCTAssertLessThan(maxRelativeDifference(a.residuals, b.residuals, scale: 1e-3), 1e-10)
+        XCTAssertLessThan(maxRelativeDifference(a.gradients, b.gradients, scale: 1e-8), 1e-10)
+    }
+
+    func testTypesFileExactPolicyIsTheSwiftEconomysAndSolvesEveryTypesEquation() throws {
+        let compiled = try shippedModel("types", ["N": 20, "n_1": 8])
+        var model = InvestmentModel(); model.N = 20
+        var g1 = SeededGenerator(seed: 6), g2 = SeededGenerator(seed: 6)
+        let file = ModelEconomy<Double>(model: compiled, architecture: smallArchitecture(), generator: &g1)
+        let swift = try MultiTypeEconomy<Double>(model: model, productivities: [1.0, 1.5], sizes: [8, 12], architecture: smallArchitecture(),
+                                                 expectation: ExpectationSettings(), initialLoc: 0.9, initialScale: 0.05, generator: &g2)
+        var d = SeededGenerator(seed: 8)
+        let X = swift.simulate(from: swift.initialState(generator: &d), trajectories: 2, steps: 3, policy: nil, generator: &d).reshaped([-1, 20])
+        XCTAssertLessThan(maxRelativeDifference(file.referenceMeanPolicy(X)!.scalars, swift.referenceMeanPolicy(X)!.scalars, scale: 1e-3), 1e-12)
+        var f1 = SeededGenerator(seed: 9), f2 = SeededGenerator(seed: 9)
+        let a = file.nextState(X, policy: nil, generator: &f1), b = swift.nextState(X, policy: nil, generator: &f2)
+        XCTAssertLessThan(maxRelativeDifference(a.scalars, b.scalars, scale: 1e-3), 1e-12)
+    }
+}
