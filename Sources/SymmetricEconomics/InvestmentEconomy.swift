@@ -264,6 +264,11 @@ public struct InvestmentEconomy<T: TensorScalar>: SymmetricEconomy {
     }
 
     public func aggregate(_ X: Tensor<T>) -> [Double] { stateMeans(X) }
+
+    /// Decreasing returns with linear demand: the deviation from the LQ policy of the μ = 0 model.
+    public func benchmarkDeviations(_ X: Tensor<T>, policy: SymmetricNetwork<T>) -> [Double]? {
+        model.mu > 0 && model.nu == 1 && model.zeta == 1 ? lqDeviation(X, policy: policy).relative : nil
+    }
 }
 
 extension LQEquilibrium {

@@ -45,6 +45,10 @@ public protocol SymmetricEconomy {
     /// the own-path check rejects solutions whose paths leave the band the data span.
     func aggregate(_ X: Tensor<Scalar>) -> [Double]
 
+    /// Per state, the agents' mean relative deviation from a benchmark policy that is not exact
+    /// (e.g. the LQ policy as μ → 0), when the model has one (`benchmark_policy_rel_deviation`).
+    func benchmarkDeviations(_ X: Tensor<Scalar>, policy: Policy) -> [Double]?
+
     /// Extra per-state columns of `test_results.csv` (e.g. `mean_x`, the exact control).
     func reportColumns(_ X: Tensor<Scalar>) -> [(name: String, values: [Double])]
 
@@ -59,6 +63,7 @@ extension SymmetricEconomy {
     public func referenceMeanPolicy(_ X: Tensor<Scalar>) -> Tensor<Scalar>? { nil }
     public func policyErrors(_ X: Tensor<Scalar>, policy: Policy) -> (absolute: [Double], relative: [Double])? { nil }
     public func reportColumns(_ X: Tensor<Scalar>) -> [(name: String, values: [Double])] { [] }
+    public func benchmarkDeviations(_ X: Tensor<Scalar>, policy: Policy) -> [Double]? { nil }
 
     /// `trajectories` paths of `steps + 1` states from the common `initial` state; returns
     /// [trajectories, steps + 1, stateShape…].

@@ -75,6 +75,8 @@ public struct CompiledModel: Sendable {
     public let simulate: [IR]
     /// Exact policy of each control, when the file gives one.
     public let exact: [IR?]
+    /// Benchmark (not exact) policy of each control, when the file gives one.
+    public let benchmark: [IR?]
     public let statistics: [(name: String, ir: IR)]
     /// Initial value of each state, drawn per agent (`normal`, `uniform` allowed).
     public let initial: [Expression]
@@ -404,21 +406,24 @@ public enum ModelCompiler {
             throw ModelFileError(top, "the model needs a 'simulate' section: a rule for each control that simulates the training and validation paths")
         }
         let simulate = try rules(file.simulate, "simulate", required: true).map { $0! }
-        var exact = try rules(file.exact, "exact", required: false)
-        var exactHolds = true
-        for condition in file.exactValidIf {
-            let a = try evaluateConstant(condition.lhs, constants: constants, context: "exact.valid_if")
-            let b = try evaluateConstant(condition.rhs, constants: constants, context: "exact.valid_if")
-            switch condition.op {
-            case "==": exactHolds = exactHolds && a == b
-            case "!=": exactHolds = exactHolds && a != b
-            case "<": exactHolds = exactHolds && a < b
-            case "<=": exactHolds = exactHolds && a <= b
-            case ">": exactHolds = exactHolds && a > b
-            default: exactHolds = exactHolds && a >= b
+        func holds(_ conditions: [(lhs: Expression, op: String, rhs: Expression, location: SourceLocation)], _ what: String) throws -> Bool {
+            try conditions.allSatisfy { condition in
+                let a = try evaluateConstant(condition.lhs, constants: constants, context: what)
+                let b = try evaluateConstant(condition.rhs, constants: constants, context: what)
+                switch condition.op {
+                case "==": return a == b
+                case "!=": return a != b
+                case "<": return a < b
+                case "<=": return a <= b
+                case ">": return a > b
+                default: return a >= b
+                }
             }
         }
-        if !exactHolds { exact = exact.map { _ in nil } }
+        var exact = try rules(file.exact, "exact", required: false)
+        if try !holds(file.exactValidIf, "exact.valid_if") { exact = exact.map { _ in nil } }
+        var benchmark = try rules(file.benchmark, "benchmark", required: false)
+        if try !holds(file.benchmarkValidIf, "benchmark.valid_if") { benchmark = benchmark.map { _ in nil } }
 
         var statistics: [(name: String, ir: IR)] = []
         for s in file.statistics {
@@ -487,7 +492,7 @@ public enum ModelCompiler {
                              groupOf: groupSizes.enumerated().flatMap { g, n in Array(repeating: g, count: n) },
                              attributes: attributes, residualsPerGroup: residualsPerGroup, controls: controls,
                              definitions: zip(definitionNames, definitionIRs).map { ($0, $1) }, transitions: transitionIRs,
-                             equations: equations, simulate: simulate, exact: exact, statistics: statistics,
+                             equations: equations, simulate: simulate, exact: exact, benchmark: benchmark, statistics: statistics,
                              initial: initial.map { $0! }, perAgentResiduals: perAgentResiduals,
                              ownQuadratureShocks: ownShocks.sorted())
     }

@@ -289,6 +289,25 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
         return (absolute.map { $0 / Double(counted) }, relative.map { $0 / Double(counted) })
     }
 
+    /// Mean over agents of |u − u_b|/|u_b| against the file's `benchmark` policy of the first control.
+    public func benchmarkDeviations(_ X: Tensor<T>, policy: ModelPolicy<T>) -> [Double]? {
+        guard let benchmark = model.benchmark.first ?? nil else { return nil }
+        let b = X.shape[0]
+        let ref = withoutGradients {
+            let ev = Evaluation<T>(model: model, states: stateTensors(Variable(X)), agentsOfInterest: [], shocks: .simulation([]),
+                                   aggregateNodes: 1, ownNodes: 1, network: nil)
+            return Self.perState(ev.evaluate(benchmark, .current, .all), ev, b)
+        }
+        let u = controlValues(X, policy: policy)
+        let pu = u.count / b, pr = ref.count / b, per = Swift.max(pu, pr)
+        return (0..<b).map { r in
+            (0..<per).reduce(0.0) { s, i in
+                let ui = Double(u.pointer[r * pu + (pu == 1 ? 0 : i)]), ri = Double(ref.pointer[r * pr + (pr == 1 ? 0 : i)])
+                return s + Swift.abs(ui - ri) / Swift.abs(ri)
+            } / Double(per)
+        }
+    }
+
     /// Mean of the first agent state (the own-path check's band).
     public func aggregate(_ X: Tensor<T>) -> [Double] {
         let d = model.states.count

@@ -71,12 +71,16 @@ public struct ModelFile: Sendable {
     public var exact: [Named] = []
     /// Conditions on the parameters under which `exact` holds (`exact: {valid_if: [nu == 1], …}`).
     public var exactValidIf: [(lhs: Expression, op: String, rhs: Expression, location: SourceLocation)] = []
+    /// A reference policy that is not exact (e.g. the LQ policy as μ → 0): its mean relative
+    /// deviation is reported, not a policy error.
+    public var benchmark: [Named] = []
+    public var benchmarkValidIf: [(lhs: Expression, op: String, rhs: Expression, location: SourceLocation)] = []
     public var statistics: [Named] = []
     /// Where a section starts (for errors about a missing entry).
     public var sectionLocations: [String: SourceLocation] = [:]
 
     static let sections = ["name", "description", "parameters", "derived", "agents", "shocks", "markov", "policy", "definitions",
-                           "transition", "equations", "simulate", "exact", "statistics"]
+                           "transition", "equations", "simulate", "exact", "benchmark", "statistics"]
 
     /// Reads and parses a model file.
     public static func load(path: String) throws -> ModelFile {
@@ -218,20 +222,22 @@ public struct ModelFile: Sendable {
             case "transition": file.transitions = try namedExpressions(v, section)
             case "equations": file.equations = try namedExpressions(v, section, equation: true)
             case "simulate": file.simulate = try namedExpressions(v, section)
-            case "exact":
+            case "exact", "benchmark":
                 var entries: [(Node, Node)] = []
+                var conditions: [(lhs: Expression, op: String, rhs: Expression, location: SourceLocation)] = []
                 for (ek, ev) in try mapping(v, section) {
                     if ek.string == "valid_if" {
-                        for (text, at) in try names(ev, "exact.valid_if") {
+                        for (text, at) in try names(ev, "\(section).valid_if") {
                             let (l, op, r) = try ExpressionParser.parseCondition(text, at: at)
-                            file.exactValidIf.append((l, op, r, at))
+                            conditions.append((l, op, r, at))
                         }
                     } else { entries.append((ek, ev)) }
                 }
-                file.exact = try entries.map { k, v in
+                let named = try entries.map { k, v in
                     let name = try identifier(k, in: section)
-                    return Named(name: name, expression: try expression(v, "'\(name)' in 'exact'"), location: loc(k))
+                    return Named(name: name, expression: try expression(v, "'\(name)' in '\(section)'"), location: loc(k))
                 }
+                if section == "exact" { file.exact = named; file.exactValidIf = conditions } else { file.benchmark = named; file.benchmarkValidIf = conditions }
             case "statistics": file.statistics = try namedExpressions(v, section)
             case "agents":
                 for (ak, av) in try mapping(v, section) {

@@ -28,6 +28,9 @@ public struct MethodConfig: Equatable, Sendable {
     /// Every this many epochs, replace the training and validation data by paths simulated with
     /// the network from the common initial state (0 = never).
     public var refreshDataEvery = 0
+    /// Each training and validation path starts from its own draw of the initial cross-section
+    /// (false: one common initial state, as in the paper).
+    public var initialPerTrajectory = false
     public init() {}
 }
 
@@ -316,6 +319,8 @@ struct ConfigKey {
         .int("method.firms_per_state", \.method.firmsPerState)
             .help("firms of interest per state in training (0 = all)")
             .valid("need ≥ 0 (0 = every firm)") { $0.method.firmsPerState >= 0 },
+        .bool("method.initial_per_trajectory", \.method.initialPerTrajectory)
+            .help("each data path starts from its own draw of the initial cross-section (false: one common start, the paper)"),
         .int("method.refresh_data_every", \.method.refreshDataEvery)
             .help("every this many epochs, new data: paths simulated with the network from the initial state (0 = never)")
             .valid("need ≥ 0 (0 = never)") { $0.method.refreshDataEvery >= 0 },

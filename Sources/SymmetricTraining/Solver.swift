@@ -55,8 +55,8 @@ public struct TestEvaluation: Sendable {
     public var testMSE: Double
     public var policyAbsError: Double?
     public var policyRelError: Double?
-    /// Decreasing returns with linear demand: mean relative deviation from the LQ policy of the
-    /// μ = 0 model (the benchmark as μ → 0).
+    /// Mean relative deviation from the model's benchmark policy (e.g. the LQ policy of the μ = 0
+    /// model, the benchmark as μ → 0), when it has one.
     public var lqPolicyRelDeviation: Double?
     /// Per point: trajectory, t, mean policy û, mean Euler residual, its root mean square over the
     /// point's equations, and the exact mean policy (nil when there is none).
@@ -110,15 +110,15 @@ public final class Solver<E: SymmetricEconomy> {
         self.config = config
         self.progress = progress
         let method = config.method
-        var root = SeededGenerator(seed: config.seed)
+        var root = RandomStreams(seed: config.seed).root
         var netRNG = root.fork(), shockRNG = root.fork(), dataRNG = root.fork()
         economy = try makeEconomy(&shockRNG)
         network = economy.makePolicy(generator: &netRNG)
         testEconomy = economy.withAggregateQuadrature(nodes: method.testQuadratureNodes)
         optimizer = Adam(parameters: network.parameters, learningRate: config.optimizer.lr)
         initialState = economy.initialState(generator: &dataRNG)
-        let train = economy.simulate(from: initialState, trajectories: method.trainTrajectories, steps: method.T, policy: nil, generator: &dataRNG)
-        let val = economy.simulate(from: initialState, trajectories: method.valTrajectories, steps: method.T, policy: nil, generator: &dataRNG)
+        let train = Self.paths(economy, from: initialState, trajectories: method.trainTrajectories, method: method, policy: nil, generator: &dataRNG)
+        let val = Self.paths(economy, from: initialState, trajectories: method.valTrajectories, method: method, policy: nil, generator: &dataRNG)
         let allTrain = train.reshaped([-1] + economy.stateShape)
         if method.trainPoints > 0 && method.trainPoints < allTrain.shape[0] {
             // a few random points from the simulated paths (paper §5.5, Fig. 7)
@@ -168,7 +168,10 @@ public final class Solver<E: SymmetricEconomy> {
     }
 
     /// A fixed choice of equations for validation (economies that subsample; test uses all).
-    var validationSubsample: UInt64 { config.seed &+ 0x7a11d }
+    var validationSubsample: UInt64 { streams.validationSubsample }
+
+    /// The run's random streams (one place for every seed).
+    var streams: RandomStreams { RandomStreams(seed: config.seed) }
 
     /// Mean squared Euler residual over every state and equation (or a fixed subsample of the
     /// equations, for validation).
@@ -276,14 +279,14 @@ public final class Solver<E: SymmetricEconomy> {
             let points = trainX.shape[0]
             var order = Array(0..<points)
             if method.shuffle {
-                var g = SeededGenerator(seed: config.seed &+ 0x5eed &+ UInt64(epoch) &* 7919)
+                var g = streams.shuffle(epoch: epoch)
                 order.seededShuffle(using: &g)
             }
             var batchCount = 0, lossSum = 0.0
             let batches = (points + batchSize - 1) / batchSize
             for b in 0..<batches {
                 let idx = Array(order[(b * batchSize)..<min(points, (b + 1) * batchSize)])
-                let loss = trainStep(idx, subsample: config.seed &+ 0x5ab5 &+ UInt64(epoch) &* 1_000_003 &+ UInt64(b))
+                let loss = trainStep(idx, subsample: streams.subsample(epoch: epoch, batch: b))
                 if !loss.isFinite {
                     let cause = DivergenceCause.diagnose(optimizerSteps: optimizer.step, lossBefore: firstFiniteLoss)
                     divergenceCause = cause
@@ -345,7 +348,7 @@ public final class Solver<E: SymmetricEconomy> {
     /// - Parameter measureResiduals: false for the screen: only the band is checked (`mse` is nan).
     public func ownPathCheck(measureResiduals: Bool = true) -> OwnPathCheck {
         let method = config.method, tc = config.trainer
-        var g = SeededGenerator(seed: config.seed &+ 0x0c4ec &+ UInt64(epochsDone) &* 31)
+        var g = streams.ownPathCheck(epochs: epochsDone)
         let paths = economy.simulate(from: initialState, trajectories: method.valTrajectories, steps: method.T, policy: network, generator: &g)
         let X = paths.reshaped([-1] + economy.stateShape)
         let ownMSE = measureResiduals ? mse(X, subsample: validationSubsample) : .nan
@@ -363,7 +366,7 @@ public final class Solver<E: SymmetricEconomy> {
     /// (fresh shocks) to the training and validation data.
     func augmentWithOwnPaths() {
         let method = config.method
-        var g = SeededGenerator(seed: config.seed &+ 0xa06_0000 &+ UInt64(epochsDone) &* 131)
+        var g = streams.refinement(epochs: epochsDone)
         let shape = [-1] + economy.stateShape
         let train = economy.simulate(from: initialState, trajectories: method.trainTrajectories, steps: method.T, policy: network, generator: &g)
         let val = economy.simulate(from: initialState, trajectories: method.valTrajectories, steps: method.T, policy: network, generator: &g)
@@ -372,15 +375,29 @@ public final class Solver<E: SymmetricEconomy> {
         dataAugmented = true
     }
 
+    /// Training or validation paths [trajectories, T + 1, stateShape…]: all from the common initial
+    /// state (the paper), or each from its own draw of the initial cross-section
+    /// (`method.initial_per_trajectory`: the data then span the spread of initial aggregates).
+    static func paths(_ economy: E, from initial: Tensor<T>, trajectories: Int, method: MethodConfig, policy: E.Policy?,
+                      generator g: inout SeededGenerator) -> Tensor<T> {
+        guard method.initialPerTrajectory else {
+            return economy.simulate(from: initial, trajectories: trajectories, steps: method.T, policy: policy, generator: &g)
+        }
+        let parts = (0..<trajectories).map { _ in
+            economy.simulate(from: economy.initialState(generator: &g), trajectories: 1, steps: method.T, policy: policy, generator: &g)
+        }
+        return Tensor.concat(parts, axis: 0)
+    }
+
     /// Replaces the training and validation data by `train_trajectories` and `val_trajectories`
     /// paths simulated with the network from the common initial state (ergodic sampling anchored
     /// at the initial condition: a policy still far from the solution cannot walk the data away).
     func refreshDataWithOwnPaths() {
         let method = config.method
-        var g = SeededGenerator(seed: config.seed &+ 0xda7a_0000 &+ UInt64(epochsDone) &* 977)
+        var g = streams.refresh(epochs: epochsDone)
         let shape = [-1] + economy.stateShape
-        trainX = economy.simulate(from: initialState, trajectories: method.trainTrajectories, steps: method.T, policy: network, generator: &g).reshaped(shape)
-        valX = economy.simulate(from: initialState, trajectories: method.valTrajectories, steps: method.T, policy: network, generator: &g).reshaped(shape)
+        trainX = Self.paths(economy, from: initialState, trajectories: method.trainTrajectories, method: method, policy: network, generator: &g).reshaped(shape)
+        valX = Self.paths(economy, from: initialState, trajectories: method.valTrajectories, method: method, policy: network, generator: &g).reshaped(shape)
         dataAugmented = true
         let means = economy.aggregate(trainX)
         progress.message("new data from the network's own paths (method.refresh_data_every = \(method.refreshDataEvery)): mean state from \(String(format: "%.4g", means.first ?? .nan)) to \(String(format: "%.4g", means.last ?? .nan))")
@@ -392,7 +409,7 @@ public final class Solver<E: SymmetricEconomy> {
         attempt += 1
         refinements = 0
         attemptStartEpoch = epochsDone
-        var g = SeededGenerator(seed: config.seed &+ 0xa77e_0000 &+ UInt64(attempt))
+        var g = streams.restart(attempt: attempt)
         network.copyParameters(from: economy.makePolicy(generator: &g))
         optimizer.reset()
         bestValMSE = .infinity
@@ -405,7 +422,7 @@ public final class Solver<E: SymmetricEconomy> {
     /// policy errors.
     public func evaluateTest(trajectories: Int) -> TestEvaluation {
         let method = config.method
-        var g = SeededGenerator(seed: config.seed &+ 0x7e57)
+        var g = streams.test
         let paths = economy.simulate(from: initialState, trajectories: trajectories, steps: method.T, policy: network, generator: &g)
         let X = paths.reshaped([-1] + economy.stateShape)
         let eps = residuals(X, economy: testEconomy)
@@ -429,13 +446,12 @@ public final class Solver<E: SymmetricEconomy> {
                          (e.reduce(0) { $0 + $1 * $1 } / Double(max(e.count, 1))).squareRoot(), reference?[p]))
         }
         let mean = { (v: [Double]) in v.reduce(0, +) / Double(max(v.count, 1)) }
-        var deviation: Double?
-        if let inv = economy as? InvestmentEconomy<T>, let net = network as? SymmetricNetwork<T>,
-           inv.model.mu > 0, inv.model.nu == 1, inv.model.zeta == 1 {
-            var all: [Double] = []
-            chunked(X, size: statesPerChunk(economy)) { all += inv.lqDeviation($0, policy: net).relative }
-            deviation = mean(all)
+        var deviations: [Double] = [], hasBenchmark = true
+        chunked(X, size: statesPerChunk(economy)) { part in
+            guard hasBenchmark, let d = economy.benchmarkDeviations(part, policy: network) else { hasBenchmark = false; return }
+            deviations += d
         }
+        let deviation = hasBenchmark && !deviations.isEmpty ? mean(deviations) : nil
         return TestEvaluation(testMSE: squares / Double(max(count, 1)),
                               policyAbsError: known ? mean(absErrors) : nil, policyRelError: known ? mean(relErrors) : nil,
                               lqPolicyRelDeviation: deviation, rows: rows, columns: columns)

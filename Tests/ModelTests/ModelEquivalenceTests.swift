@@ -95,6 +95,13 @@ final class ModelEquivalenceTests: XCTestCase {
         XCTAssertLessThan(maxRelativeDifference(file.referenceMeanPolicy(X)!.scalars, swift.referenceMeanPolicy(X)!.scalars, scale: 1e-3), 1e-12)
     }
 
+    func testBenchmarkDeviationWithDecreasingReturnsIsTheSwiftEconomys() throws {
+        let (file, swift, policy, network, X) = try investmentPair(["N": 20, "mu": 0.05])
+        XCTAssertNil(try shippedModel("investment").benchmark[0], "no benchmark when the exact policy holds")
+        let a = try XCTUnwrap(file.benchmarkDeviations(X, policy: policy)), b = try XCTUnwrap(swift.benchmarkDeviations(X, policy: network))
+        XCTAssertLessThan(maxRelativeDifference(a, b, scale: 1e-6), 1e-10)
+    }
+
     func testExactPolicyIsWithdrawnOutsideTheLQCase() throws {
         XCTAssertNotNil(try shippedModel("investment").exact[0])
         XCTAssertNil(try shippedModel("investment", ["nu": 1.5]).exact[0])
