@@ -15,6 +15,8 @@ public struct LongSimulation {
     public var N: Int? = nil
     /// Euler errors are measured every this many periods (all agents, exact expectations).
     public var eulerEvery = 10
+    /// Grid of the first agent state for `policy_grid.csv` (default: quantiles of the last cross-section).
+    public var policyGrid: [Double]? = nil
     public init() {}
 
     public struct Result {
@@ -76,6 +78,9 @@ public struct LongSimulation {
         rows.reserveCapacity(periods)
         var eulerLog: [Double] = []
         let burn = burnIn ?? periods / 10
+        // states kept for the policy functions: every 10th period after the burn-in (bounded memory)
+        var snapshots: [(t: Int, X: Tensor<T>)] = []
+        let snapshotEvery = max(10, (periods - burn) / 200)
         let start = DispatchTime.now().uptimeNanoseconds
         for t in 0..<periods {
             var row = [Double(t)]
@@ -88,6 +93,7 @@ public struct LongSimulation {
                 let r = withoutGradients { economy.eulerResidual(Variable(X), policy: policy, subsample: nil).value }
                 for i in 0..<r.count { eulerLog.append(Foundation.log10(max(abs(Double(r.pointer[i])), 1e-300))) }
             }
+            if t >= burn && (t - burn) % snapshotEvery == 0 { snapshots.append((t, X)) }
             if t + 1 < periods { X = economy.nextState(X, policy: policy, generator: &g) }
             if t % 500 == 0 || t == periods - 1 {
                 let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -129,8 +135,86 @@ public struct LongSimulation {
             summary["by_\(m.states[s])"] = by
             summary["law_of_motion_\(columns[first])_by_\(m.states[s])"] = law
         }
+        // the law of motion iterated alone along the simulated aggregate path (Den Haan's accuracy test)
+        if let s0 = economyStates.first, let law = summary["law_of_motion_\(columns[first])_by_\(m.states[s0])"] as? [String: Any], !law.isEmpty {
+            let k = columns.firstIndex(of: m.states[s0])!
+            var predicted: [Double] = [], m̂ = rows[burn][first]
+            var errors: [Double] = []
+            for t in burn..<rows.count {
+                predicted.append(m̂)
+                errors.append(abs(m̂ - rows[t][first]) / rows[t][first])
+                if let fit = law[formatDouble(rows[t][k])] as? [String: Any], let a = fit["intercept"] as? Double, let b = fit["slope"] as? Double {
+                    m̂ = Foundation.exp(a + b * Foundation.log(m̂))
+                }
+            }
+            summary["den_haan_error_percent_mean"] = 100 * errors.reduce(0, +) / Double(max(errors.count, 1))
+            summary["den_haan_error_percent_max"] = 100 * (errors.max() ?? 0)
+            var plot = LinePlot(title: "\(columns[first]): simulated vs the law of motion iterated alone", xLabel: "t", yLabel: columns[first])
+            let shown = min(predicted.count, 2000)
+            plot.series = [Series(x: (burn..<(burn + shown)).map(Double.init), y: rows[burn..<(burn + shown)].map { $0[first] }, label: "simulated"),
+                           Series(x: (burn..<(burn + shown)).map(Double.init), y: Array(predicted.prefix(shown)), label: "law of motion", dashed: true)]
+            try plot.write(to: folder.url.appendingPathComponent("law_of_motion.svg"))
+        }
+        try writePolicyGrid(economy: economy, policy: policy, snapshots: snapshots, first: agentStates[0], folder: folder)
         try write(columns: columns, rows: rows, summary: summary, folder: folder, first: first)
         return Result(columns: columns, rows: rows, summary: summary)
+    }
+
+    /// `policy_grid.csv` and `policy.svg`: each control on a grid of the first agent state, for every
+    /// value of the agent's Markov states and of the economy's, at the kept state (for each
+    /// economy value) whose mean of the first state is closest to the ergodic mean; `wealth.svg`:
+    /// the distribution of the first state over the kept states.
+    func writePolicyGrid<T: TensorScalar>(economy: ModelEconomy<T>, policy: ModelPolicy<T>, snapshots: [(t: Int, X: Tensor<T>)],
+                                          first: Int, folder: RunFolder) throws {
+        guard !snapshots.isEmpty else { return }
+        let m = economy.model, N = m.N, d = m.states.count
+        func values(_ X: Tensor<T>, _ s: Int) -> [Double] { (0..<N).map { Double(X.pointer[$0 * d + s]) } }
+        let means = snapshots.map { values($0.X, first).reduce(0, +) / Double(N) }
+        let ergodicMean = means.reduce(0, +) / Double(means.count)
+        let all = snapshots.flatMap { values($0.X, first) }.sorted()
+        let grid = policyGrid ?? [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99].map { all[min(all.count - 1, Int($0 * Double(all.count)))] }
+        let economyStates = m.states.indices.filter { m.isEconomyLevel($0) }
+        let agentMarkov = m.states.indices.filter { m.chain($0)?.perAgent == true }
+        // one kept state per combination of economy-level values (or just one)
+        var cases: [(label: String, X: Tensor<T>)] = []
+        if let z = economyStates.first {
+            for (v, value) in m.chain(z)!.values.enumerated() {
+                let candidates = snapshots.indices.filter { Int(Double(snapshots[$0].X.pointer[z]).rounded()) == v }
+                guard let best = candidates.min(by: { abs(means[$0] - ergodicMean) < abs(means[$1] - ergodicMean) }) else { continue }
+                cases.append(("\(m.states[z])=\(formatDouble(value))", snapshots[best].X))
+            }
+        } else {
+            let best = means.indices.min { abs(means[$0] - ergodicMean) < abs(means[$1] - ergodicMean) }!
+            cases.append(("", snapshots[best].X))
+        }
+        let markovCombos: [[Int]] = agentMarkov.reduce([[]]) { acc, s in acc.flatMap { c in (0..<m.chain(s)!.values.count).map { c + [$0] } } }
+        var header = ["case", "mean_" + m.states[first]] + agentMarkov.map { m.states[$0] } + [m.states[first]]
+        header += m.controls.map(\.name)
+        var csv = header.joined(separator: ",") + "\n"
+        var plot = LinePlot(title: "Policy \(m.controls[0].name) by \(m.states[first])", xLabel: m.states[first], yLabel: m.controls[0].name)
+        for c in cases {
+            let meanFirst = values(c.X, first).reduce(0, +) / Double(N)
+            for combo in markovCombos {
+                let ownStates = [first] + agentMarkov
+                let own = grid.map { [$0] + combo.map(Double.init) }
+                let controls = m.controls.indices.map { economy.policy(at: c.X.reshaped([1] + economy.stateShape), control: $0, states: ownStates, own: own, policy: policy) }
+                for (p, x) in grid.enumerated() {
+                    let markovValues = zip(agentMarkov, combo).map { formatDouble(m.chain($0)!.values[$1]) }
+                    csv += ([c.label, "\(meanFirst)"] + markovValues + ["\(x)"] + controls.map { "\($0[p])" }).joined(separator: ",") + "\n"
+                }
+                let label = ([c.label] + zip(agentMarkov, combo).map { "\(m.states[$0])=\(formatDouble(m.chain($0)!.values[$1]))" }).filter { !$0.isEmpty }.joined(separator: ", ")
+                plot.series.append(Series(x: grid, y: controls[0], label: label.isEmpty ? m.controls[0].name : label))
+            }
+        }
+        try AtomicFile.write(csv, to: folder.url.appendingPathComponent("policy_grid.csv"))
+        try plot.write(to: folder.url.appendingPathComponent("policy.svg"))
+        // the cross-section's distribution: a histogram over the kept states
+        let bins = 40, lo = all.first ?? 0, hi = max(all.last ?? 1, lo + 1e-12)
+        var counts = [Double](repeating: 0, count: bins)
+        for v in all { counts[min(bins - 1, Int((v - lo) / (hi - lo) * Double(bins)))] += 1 }
+        var histogram = LinePlot(title: "Distribution of \(m.states[first]) (\(snapshots.count) kept periods)", xLabel: m.states[first], yLabel: "share")
+        histogram.series = [Series(x: (0..<bins).map { lo + (Double($0) + 0.5) * (hi - lo) / Double(bins) }, y: counts.map { $0 / Double(all.count) }, label: "share of agents")]
+        try histogram.write(to: folder.url.appendingPathComponent("distribution.svg"))
     }
 
     /// Least squares y = a + b x: (a, b, R²).

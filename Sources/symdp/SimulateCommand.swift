@@ -20,18 +20,27 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Seed of the simulated shocks.") var seed: UInt64 = 0
     @Option(name: .customLong("N"), help: "Agents in the simulation (default: the run's N).") var N: Int?
     @Option(help: "Measure Euler errors every this many periods.") var eulerEvery = 10
+    @Option(help: "Grid of the first agent state for policy_grid.csv, e.g. 0,1,5,10,40 (default: quantiles of the simulated cross-section).") var grid: String?
     @Flag(help: "No progress output.") var quiet = false
 
     func run() throws {
         do {
             var sim = LongSimulation()
             sim.periods = periods; sim.burnIn = burnIn; sim.seed = seed; sim.N = N; sim.eulerEvery = eulerEvery
+            if let grid {
+                let values = grid.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+                guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else { throw ValidationError("--grid must be numbers separated by commas, e.g. 0,1,5,10,40") }
+                sim.policyGrid = values.map { $0! }
+            }
             let progress = ProgressReporter()
             progress.quiet = quiet
             let folder = RunFolder(URL(fileURLWithPath: runFolder))
             let r = try sim.run(folder: folder, progress: progress)
             let s = r.summary
-            print("simulated \(periods) periods of \(s["model"] ?? "?") with N = \(s["N"] ?? "?") in \(String(format: "%.1f", s["seconds"] as? Double ?? 0)) s → \(folder.url.path)/simulation.{csv,json,svg}")
+            if let mean = s["den_haan_error_percent_mean"] as? Double, let max = s["den_haan_error_percent_max"] as? Double {
+                print(String(format: "law of motion iterated alone vs simulated (Den Haan): mean %.3f %%, max %.3f %%", mean, max))
+            }
+            print("simulated \(periods) periods of \(s["model"] ?? "?") with N = \(s["N"] ?? "?") in \(String(format: "%.1f", s["seconds"] as? Double ?? 0)) s → \(folder.url.path)/simulation.{csv,json,svg}, policy_grid.csv, policy.svg, distribution.svg, law_of_motion.svg")
             if let mean = s["euler_error_log10_mean"] as? Double, let max = s["euler_error_log10_max"] as? Double {
                 print(String(format: "Euler errors (log10): mean %.2f, max %.2f over %d points", mean, max, s["euler_error_points"] as? Int ?? 0))
             }

@@ -43,8 +43,24 @@ final class ModelFileSolveTests: TemporaryFolderTestCase {
         XCTAssertEqual(header, "trajectory,t,u_hat,residual,residual_rms,u_reference,mean_x,exact_u")
         // the folder's config reproduces the run's settings
         let reloaded = try RunConfig.load(path: folder.config.path)
-        XCTAssertEqual(try reloaded.compiledModel().N, 32)
+        let m = try reloaded.compiledModel()
+        XCTAssertEqual(m.N, 32)
         XCTAssertEqual(reloaded.modelOverrides["kappa"], 0.2)
+
+        // a long simulation with the trained policy: mean capacity settles at the closed-form steady
+        // state m = A / (δ − B − C) of m' = (1 − δ + B + C) m + A
+        var sim = LongSimulation()
+        sim.periods = 400; sim.burnIn = 100; sim.eulerEvery = 20
+        let r = try sim.run(folder: folder, progress: quiet())
+        let (A, B, C, delta) = (m.value(of: "A")!, m.value(of: "B")!, m.value(of: "C")!, m.value(of: "delta")!)
+        let steady = A / (delta - B - C)
+        let overall = try XCTUnwrap(r.summary["overall"] as? [String: Any])
+        let meanX = try XCTUnwrap((overall["mean_x"] as? [String: Double])?["mean"])
+        XCTAssertEqual(meanX, steady, accuracy: 0.005 * steady)
+        XCTAssertLessThan(try XCTUnwrap(r.summary["euler_error_log10_mean"] as? Double), -2.5)
+        for name in ["simulation.csv", "simulation.json", "policy_grid.csv", "policy.svg", "distribution.svg"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: folder.url.appendingPathComponent(name).path), name)
+        }
     }
 
     func testAnEditedModelFileIsRefusedWhenItsRunConfigIsReused() throws {
