@@ -43,6 +43,11 @@ public struct OwnPathCheck: Codable, Sendable {
     /// The paths stayed in the band (a solution near the equilibrium path, perhaps inaccurate on it).
     public var bounded: Bool = true
 
+    public init(mse: Double, meanStateRange: [Double], allowedRange: [Double], passed: Bool, bounded: Bool = true) {
+        self.mse = mse; self.meanStateRange = meanStateRange; self.allowedRange = allowedRange
+        self.passed = passed; self.bounded = bounded
+    }
+
     /// "mean state in [lo, hi], allowed [lo, hi]" for messages.
     public var bandText: String {
         func pair(_ v: [Double]) -> String { v.map { String(format: "%.3g", $0) }.joined(separator: ", ") }
@@ -241,27 +246,31 @@ public final class Solver<E: SymmetricEconomy> {
             guard tc.verifyOwnPaths else { return .threshold }
             let check = ownPathCheck()
             lastOwnPathCheck = check
-            if check.passed { return .threshold }
+            var policy = ownPathPolicy
+            let decision = policy.atThreshold(check)
             let what = "own-path check failed (MSE \(sci(check.mse)), \(check.bandText))"
-            if check.bounded && check.mse.isFinite && refinements < tc.ownPathRefinements {
+            switch decision {
+            case .accept, .carryOn:
+                return .threshold
+            case .refine:
                 // near the equilibrium path but inaccurate on it: the data do not cover the states the
                 // solution visits, so add the network's own paths to the data and carry on
-                refinements += 1
+                refinements = policy.refinements
                 augmentWithOwnPaths()
                 bestValMSE = .infinity
                 secondsToThreshold = nil
                 sinceImprovement = 0
                 progress.message("\(what): adding paths simulated with the network to the training and validation data (refinement \(refinements) of \(tc.ownPathRefinements))")
                 return nil
-            }
-            guard attempt < tc.maxRestarts else {
+            case .giveUp:
                 progress.message("\(what); no restarts left (trainer.max_restarts = \(tc.maxRestarts))")
                 return .unverified
+            case .restart:
+                restart(reason: what)
+                sinceImprovement = 0
+                firstFiniteLoss = nil
+                return nil
             }
-            restart(reason: what)
-            sinceImprovement = 0
-            firstFiniteLoss = nil
-            return nil
         }
 
         if let last = history.last, last.attempt == attempt, last.valMSE <= tc.stoppingThreshold,
@@ -327,7 +336,8 @@ public final class Solver<E: SymmetricEconomy> {
                 // the screen: an explosive solution of the Euler equation shows itself long before
                 // the threshold (and some never reach it), so don't spend the epochs polishing it
                 let check = ownPathCheck(measureResiduals: false)
-                if !check.bounded {
+                var policy = ownPathPolicy
+                if policy.atScreen(check) == .restart {
                     screenRestarts += 1
                     restart(reason: "own-path screen at val MSE \(sci(valMSE)): paths simulated with the network leave the band (\(check.bandText))")
                     sinceImprovement = 0
@@ -401,6 +411,12 @@ public final class Solver<E: SymmetricEconomy> {
         dataAugmented = true
         let means = economy.aggregate(trainX)
         progress.message("new data from the network's own paths (method.refresh_data_every = \(method.refreshDataEvery)): mean state from \(String(format: "%.4g", means.first ?? .nan)) to \(String(format: "%.4g", means.last ?? .nan))")
+    }
+
+    /// The own-path decisions in the solver's current attempt.
+    var ownPathPolicy: OwnPathPolicy {
+        OwnPathPolicy(maxRestarts: config.trainer.maxRestarts, maxRefinements: config.trainer.ownPathRefinements,
+                      attempt: attempt, refinements: refinements)
     }
 
     /// Starts a new attempt: fresh weights (from the seed and the attempt number), fresh Adam
