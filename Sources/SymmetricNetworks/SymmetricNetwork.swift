@@ -15,6 +15,9 @@ public struct SymmetricArchitecture: Codable, Equatable, Sendable {
     public var activation: Activation = .relu
     /// Several firm types: one φ for every block (true) or one φ per block (false).
     public var sharedPhi: Bool = false
+    /// Scale of ρ's last-layer weights at initialisation (1: PyTorch's; 0: the network starts flat,
+    /// u = the bias, the implicit-bias argument for the stable root).
+    public var rhoOutputScale: Double = 1
     /// Nested sets: width of the outer representation mean_i ρ2(X_i, mean_j φ2(Y_i^j)), and ρ2's shape.
     public var outerL: Int = 4
     public var rho2Layers: Int = 2
@@ -99,6 +102,10 @@ public struct SymmetricNetwork<T: TensorScalar> {
         rho = MLP(inputSize: ownStateDimension + pooling.latentSize, hidden: architecture.rhoHidden,
                   hiddenLayers: architecture.rhoLayers, outputSize: 1, bias: architecture.bias,
                   activation: architecture.activation, generator: &g)
+        if architecture.rhoOutputScale != 1 {
+            let w = rho.layers[rho.layers.count - 1].weight.value
+            for i in 0..<w.count { w.pointer[i] *= T(architecture.rhoOutputScale) }
+        }
     }
 
     /// The pooled representation `(1/N) Σ_i φ(X_i)`, shape [batch, L].

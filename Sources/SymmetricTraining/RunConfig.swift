@@ -324,6 +324,9 @@ struct ConfigKey {
         .int("method.refresh_data_every", \.method.refreshDataEvery)
             .help("every this many epochs, new data: paths simulated with the network from the initial state (0 = never)")
             .valid("need ≥ 0 (0 = never)") { $0.method.refreshDataEvery >= 0 },
+        .double("network.rho_output_scale", \.network.rhoOutputScale)
+            .help("scale of ρ's last-layer weights at initialisation (1 = PyTorch's, 0 = start flat)")
+            .valid("need ≥ 0") { $0.network.rhoOutputScale >= 0 },
         .choice("network.phi", \.network.phi)
             .help("identity | moments | deepset"),
         .int("network.moments", \.network.moments)
