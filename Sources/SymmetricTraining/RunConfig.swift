@@ -103,7 +103,13 @@ public struct RunConfig: Equatable, Sendable {
     public var model = InvestmentModel()
     public var extensions = ExtensionConfig()
     public var method = MethodConfig()
-    public var network = SymmetricArchitecture()
+    /// The network; ρ starts flat (`network.rho_output_scale: 0`): the measured equilibrium
+    /// selection of docs/equilibrium-selection.md.
+    public var network: SymmetricArchitecture = {
+        var a = SymmetricArchitecture()
+        a.rhoOutputScale = 0
+        return a
+    }()
     public var optimizer = OptimizerConfig()
     public var trainer = TrainerConfig()
     public var seed: UInt64 = 42
