@@ -16,8 +16,13 @@ public struct SymmetricArchitecture: Codable, Equatable, Sendable {
     /// Several firm types: one φ for every block (true) or one φ per block (false).
     public var sharedPhi: Bool = false
     /// Scale of ρ's last-layer weights at initialisation (1: PyTorch's; 0: the network starts flat,
-    /// u = the bias, the implicit-bias argument for the stable root).
-    public var rhoOutputScale: Double = 1
+    /// u = the bias, the implicit-bias argument for the stable root); nil: by architecture, the
+    /// measured choice of docs/equilibrium-selection.md (flat for identity and moments φ, PyTorch's
+    /// for Deep Sets).
+    public var rhoOutputScale: Double? = 1
+
+    /// The scale actually applied.
+    public var resolvedRhoOutputScale: Double { rhoOutputScale ?? (phi == .deepset ? 1 : 0) }
     /// Nested sets: width of the outer representation mean_i ρ2(X_i, mean_j φ2(Y_i^j)), and ρ2's shape.
     public var outerL: Int = 4
     public var rho2Layers: Int = 2
@@ -102,9 +107,9 @@ public struct SymmetricNetwork<T: TensorScalar> {
         rho = MLP(inputSize: ownStateDimension + pooling.latentSize, hidden: architecture.rhoHidden,
                   hiddenLayers: architecture.rhoLayers, outputSize: 1, bias: architecture.bias,
                   activation: architecture.activation, generator: &g)
-        if architecture.rhoOutputScale != 1 {
+        if architecture.resolvedRhoOutputScale != 1 {
             let w = rho.layers[rho.layers.count - 1].weight.value
-            for i in 0..<w.count { w.pointer[i] *= T(architecture.rhoOutputScale) }
+            for i in 0..<w.count { w.pointer[i] *= T(architecture.resolvedRhoOutputScale) }
         }
     }
 

@@ -103,11 +103,11 @@ public struct RunConfig: Equatable, Sendable {
     public var model = InvestmentModel()
     public var extensions = ExtensionConfig()
     public var method = MethodConfig()
-    /// The network; ρ starts flat (`network.rho_output_scale: 0`): the measured equilibrium
-    /// selection of docs/equilibrium-selection.md.
+    /// The network; ρ's initial scale by architecture (`network.rho_output_scale: null`): the
+    /// measured equilibrium selection of docs/equilibrium-selection.md.
     public var network: SymmetricArchitecture = {
         var a = SymmetricArchitecture()
-        a.rhoOutputScale = 0
+        a.rhoOutputScale = nil
         return a
     }()
     public var optimizer = OptimizerConfig()
@@ -180,7 +180,7 @@ struct ConfigKey {
     static func optionalDouble(_ path: String, _ kp: WritableKeyPath<RunConfig, Double?>) -> ConfigKey {
         ConfigKey(path: path, typeName: "a number or null", read: { $0[keyPath: kp].map(formatDouble) ?? "null" }) { c, s in
             if ["null", "~", "", "none"].contains(s.lowercased()) { c[keyPath: kp] = nil; return }
-            guard let v = Double(s), v.isFinite else { throw ConfigError(key: path, "expected a number of seconds or null, got '\(s)'") }
+            guard let v = Double(s), v.isFinite else { throw ConfigError(key: path, "expected a number or null, got '\(s)'") }
             c[keyPath: kp] = v
         }
     }
@@ -330,9 +330,9 @@ struct ConfigKey {
         .int("method.refresh_data_every", \.method.refreshDataEvery)
             .help("every this many epochs, new data: paths simulated with the network from the initial state (0 = never)")
             .valid("need ≥ 0 (0 = never)") { $0.method.refreshDataEvery >= 0 },
-        .double("network.rho_output_scale", \.network.rhoOutputScale)
-            .help("scale of ρ's last-layer weights at initialisation (1 = PyTorch's, 0 = start flat)")
-            .valid("need ≥ 0") { $0.network.rhoOutputScale >= 0 },
+        .optionalDouble("network.rho_output_scale", \.network.rhoOutputScale)
+            .help("ρ's last-layer weights × this at initialisation: 0 starts flat, 1 is PyTorch's; null: 0 for identity/moments, 1 for deepset")
+            .valid("need ≥ 0, or null") { ($0.network.rhoOutputScale ?? 0) >= 0 },
         .choice("network.phi", \.network.phi)
             .help("identity | moments | deepset"),
         .int("network.moments", \.network.moments)

@@ -16,7 +16,12 @@ final class EquilibriumSelectionTests: TemporaryFolderTestCase {
         let X = Tensor<Double>.randomNormal(shape: [4, 16], mean: 0.9, std: 0.3, using: &g)
         let u = withoutGradients { net(Variable(X)).value.scalars }
         for v in u { XCTAssertEqual(v, net.rho.layers.last!.bias!.value.scalars[0], accuracy: 1e-15) }
-        XCTAssertEqual(RunConfig().network.rhoOutputScale, 0, "the default of a run")
+        var c = RunConfig()
+        XCTAssertNil(c.network.rhoOutputScale, "a run's default: by architecture")
+        c.network.phi = .moments
+        XCTAssertEqual(c.network.resolvedRhoOutputScale, 0, "flat for φ(Moments)")
+        c.network.phi = .deepset
+        XCTAssertEqual(c.network.resolvedRhoOutputScale, 1, "PyTorch's for Deep Sets")
     }
 
     /// The case that used to fail on every attempt with the PyTorch initialisation (test MSE 8.7e44):
