@@ -155,7 +155,7 @@ extension ModelEconomy {
     public func nextState(_ X: Tensor<T>, policy: ModelPolicy<T>?, generator g: inout SeededGenerator) -> Tensor<T> {
         let b = X.shape[0], d = model.states.count
         let economy = model.economyShocks, agent = model.agentShocks
-        var draws = model.shocks.map { s in Tensor<T>(uninitializedShape: s.perAgent ? [b, 1, 1, N] : [b, 1, 1, 1]) }
+        let draws = model.shocks.map { s in Tensor<T>(uninitializedShape: s.perAgent ? [b, 1, 1, N] : [b, 1, 1, 1]) }
         for r in 0..<b {
             for i in economy { draws[i].pointer[r] = T(g.normal()) }
             for n in 0..<N { for i in agent { draws[i].pointer[r * N + n] = T(g.normal()) } }

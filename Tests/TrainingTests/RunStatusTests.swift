@@ -98,7 +98,7 @@ final class RunStatusTests: TemporaryFolderTestCase {
     func testRejectedAttemptEndsFailedWithoutATimeToThreshold() throws {
         let out = dir.appendingPathComponent("rejected")
         let r = try runToEnd(["solve", "--out", out.path, "--set", "network.phi=moments", "--set", "model.nu=1.5", "--seed", "1",
-                              "--set", "trainer.max_restarts=0", "--set", "optimizer.lr=1e-3", "--set", "method.test_trajectories=2"])
+                              "--set", "trainer.max_restarts=0", "--set", "network.rho_output_scale=1", "--set", "optimizer.lr=1e-3", "--set", "method.test_trajectories=2"])
         XCTAssertEqual(r.status, RunStatus.failed.exitCode, r.stderr)
         XCTAssertTrue(r.stderr.contains("own-path check failed"), r.stderr)
         let m = try metrics(out)
