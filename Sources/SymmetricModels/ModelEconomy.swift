@@ -101,7 +101,9 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
         for a in stride(from: sizes.count - 1, through: 0, by: -1) { out[a] = rest % sizes[a]; rest /= sizes[a] }
         return out
     }
-    public var rowsPerState: Int { N * (aggregateGridSize + 1) + ownGridSize * min(N, max(1, expectation.firmsPerState)) * aggregateGridSize }
+    /// Network rows of one state: every agent now and at each aggregate node, and (residuals per
+    /// agent) each agent of interest at each node of both grids — all N of them in the test phase.
+    public var rowsPerState: Int { N * (aggregateGridSize + 1) + (model.perAgentResiduals ? ownGridSize * N * aggregateGridSize : 0) }
 
     /// The first agent of each group.
     static func groupRepresentatives(_ sizes: [Int]) -> [Int] {
