@@ -49,7 +49,7 @@ public struct LongSimulation {
 
     func simulate<T: TensorScalar>(_: T.Type, config c: RunConfig, checkpoint: URL, folder: RunFolder,
                                    progress: ProgressReporter) throws -> Result {
-        guard let compiled = try c.modelFile != nil ? c.compiledModel() : ShippedModels.compile(c) else {
+        guard let compiled = try c.engineModel() else {
             throw SolverError("symdp simulate works on model-file runs (model.file or model.kind investment/productivity); this run is model.kind \(c.kind.rawValue)")
         }
         var e = ExpectationSettings()

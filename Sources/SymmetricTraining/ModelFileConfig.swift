@@ -45,6 +45,12 @@ extension RunConfig {
         return try ModelCompiler.compile(file, overrides: modelOverrides)
     }
 
+    /// The model file the engine solves for this config: `model.file`, or the shipped file behind
+    /// `model.kind`; nil for the kinds that stay in Swift.
+    func engineModel() throws -> CompiledModel? {
+        try modelFile != nil ? compiledModel() : ShippedModels.compile(self)
+    }
+
     /// The economy's name for messages and plots: the model file's `name`, or `model.kind`.
     public var modelName: String {
         guard modelFile != nil, let compiled = try? compiledModel() else { return kind.rawValue }

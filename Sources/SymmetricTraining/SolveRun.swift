@@ -157,7 +157,7 @@ public enum SolveRunner {
         e.firmsPerState = c.method.firmsPerState
         let (loc, scale, x) = (c.method.X0Loc, c.method.X0Scale, c.extensions)
         // a model file: given (model.file), or the one behind model.kind (investment, productivity, two types)
-        if let compiled = try c.modelFile != nil ? c.compiledModel() : ShippedModels.compile(c) {
+        if let compiled = try c.engineModel() {
             return try Run(config: c, folder: folder, progress: progress) { g in
                 ModelEconomy<T>(model: compiled, architecture: c.network, expectation: e, generator: &g)
             }
@@ -227,7 +227,7 @@ final class Run<E: SymmetricEconomy>: RunProtocol {
             }
             try AtomicFile.write(config.yaml(), to: folder.config)
         }
-        progress.message("solving \(config.modelName), N=\(economyN), φ=\(config.network.phi.rawValue), \(solver.network.parameterCount) parameters, "
+        progress.message("solving \(modelName), N=\(economyN), φ=\(config.network.phi.rawValue), \(solver.network.parameterCount) parameters, "
                          + "\(solver.trainX.shape[0]) training points, float\(config.trainer.precision), seed \(config.seed) → \(folder.url.path)")
         let reason = try solver.fit { record, isBest in
             let tensors = self.solver.checkpointTensors(), meta = self.solver.checkpointMetadata()
@@ -285,7 +285,7 @@ final class Run<E: SymmetricEconomy>: RunProtocol {
                                        params: solver.network.parameterCount, epochs: solver.epochsDone, seconds: fitSeconds,
                                        secondsToThreshold: nil, seed: config.seed, stopReason: .diverged, status: .diverged,
                                        stoppingThreshold: config.trainer.stoppingThreshold, divergenceCause: solver.divergenceCause)
-            try AtomicFile.write(summary.json(extra: ["N": economyN, "model": config.modelName, "phi": config.network.phi.rawValue, "precision": config.trainer.precision,
+            try AtomicFile.write(summary.json(extra: ["N": economyN, "model": modelName, "phi": config.network.phi.rawValue, "precision": config.trainer.precision,
                                                       "attempts": solver.attempt + 1]), to: folder.metrics)
             return summary
         }
@@ -320,7 +320,7 @@ final class Run<E: SymmetricEconomy>: RunProtocol {
                                    stoppingThreshold: config.trainer.stoppingThreshold, divergenceCause: cause)
         try AtomicFile.write(testCSV(test), to: folder.testResults)
         let wall = Double(DispatchTime.now().uptimeNanoseconds - wallStart) / 1e9
-        extra.merge(["N": economyN, "model": config.modelName, "phi": config.network.phi.rawValue,
+        extra.merge(["N": economyN, "model": modelName, "phi": config.network.phi.rawValue,
                      "precision": config.trainer.precision, "wall_seconds_this_process": wall,
                      "attempts": solver.attempt + 1, "screen_restarts": solver.screenRestarts,
                      "own_path_refinements": solver.refinements,
@@ -341,6 +341,9 @@ final class Run<E: SymmetricEconomy>: RunProtocol {
         try writePlots(test)
         return summary
     }
+
+    /// The economy's name: the compiled model file's (no second compilation), or `model.kind`.
+    var modelName: String { (solver.economy as? ModelEconomy<T>)?.model.file.name ?? config.kind.rawValue }
 
     /// Number of agents of the economy being solved.
     var economyN: Int { solver.initialState.shape.first ?? config.model.N }
@@ -371,7 +374,7 @@ final class Run<E: SymmetricEconomy>: RunProtocol {
         let ts = (0..<T1).map(Double.init)
         let means = byT.map { $0.reduce(0, +) / Double(max($0.count, 1)) }
         let lower = byT.map { quantile($0, 0.025) }, upper = byT.map { quantile($0, 0.975) }
-        var setting = "\(config.modelName), N=\(economyN)"
+        var setting = "\(modelName), N=\(economyN)"
         if config.modelFile == nil {
             if config.model.nu != 1 { setting += ", ν=\(formatDouble(config.model.nu))" }
             if config.model.mu != 0 { setting += ", μ=\(config.model.mu)" }
