@@ -13,7 +13,23 @@ public struct ExpectationSettings: Sendable {
     public var normalizeDraw = true
     /// Equations (firms of interest) per state in training when the loss is subsampled; 0 = all.
     public var firmsPerState = 16
+    /// Agents whose states the pooled features, the means and the next-period states of a
+    /// training step use, drawn afresh each step; 0 = all N (exact pooling). Model files only.
+    public var poolSample = 0
     public init() {}
+}
+
+/// `size` distinct indices in 0..<n drawn with the seed, sorted (Floyd's algorithm: O(size)
+/// work and memory, whatever n).
+public func randomSubset(count n: Int, size: Int, seed: UInt64) -> [Int] {
+    guard size < n else { return Array(0..<n) }
+    var g = SeededGenerator(seed: seed)
+    var chosen = Set<Int>(minimumCapacity: size)
+    for j in (n - size)..<n {
+        let t = Int(g.next() % UInt64(j + 1))
+        chosen.insert(chosen.contains(t) ? j : t)
+    }
+    return chosen.sorted()
 }
 
 /// The agents whose Euler residuals a training step measures: `perState` distinct agents drawn

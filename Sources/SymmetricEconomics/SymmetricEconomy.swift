@@ -24,6 +24,11 @@ public protocol SymmetricEconomy {
     /// choice of equations where an economy estimates the loss on a subset; nil means all.
     func eulerResidual(_ X: Variable<Scalar>, policy: Policy, subsample: UInt64?) -> Variable<Scalar>
 
+    /// The residuals a training step fits: `eulerResidual` unless the economy estimates them more
+    /// cheaply (e.g. pooling over a random subset of agents, `method.pool_sample`), with `subsample`
+    /// seeding the step's random choices.
+    func trainingResidual(_ X: Variable<Scalar>, policy: Policy, subsample: UInt64?) -> Variable<Scalar>
+
     /// The common initial state of every simulated path, shape `stateShape`.
     func initialState(generator: inout SeededGenerator) -> Tensor<Scalar>
 
@@ -57,9 +62,40 @@ public protocol SymmetricEconomy {
 
     /// The same economy (same draws) with another Gauss–Hermite rule over the aggregate shock.
     func withAggregateQuadrature(nodes: Int) -> Self
+
+    /// Shifts a freshly initialised policy's output level to the data-generating policy's mean
+    /// over the states `X` (the optimiser then learns the shape, not a level that Adam's step
+    /// size would take many steps to reach). Returns whether it changed anything.
+    func alignOutputLevel(_ policy: Policy, to X: Tensor<Scalar>) -> Bool
+
+    /// Agents in the economy (the first axis of a state).
+    var agentCount: Int { get }
+
+    /// The economy whose agents are `subset` of this one's (sorted, distinct; same draws and
+    /// parameters), or nil when the economy cannot be restricted: cheap validation estimates.
+    func restricted(toAgents subset: [Int]) -> Self?
+
+    /// The states of the agents `subset`, [b, subset.count, …] from [b, stateShape…].
+    func restrictedStates(_ X: Tensor<Scalar>, toAgents subset: [Int]) -> Tensor<Scalar>
 }
 
 extension SymmetricEconomy {
+    public var agentCount: Int { stateShape[0] }
+    public func restricted(toAgents subset: [Int]) -> Self? { nil }
+    public func restrictedStates(_ X: Tensor<Scalar>, toAgents subset: [Int]) -> Tensor<Scalar> {
+        let b = X.shape[0], n = stateShape[0], inner = stateShape.dropFirst().reduce(1, *)
+        let out = Tensor<Scalar>(uninitializedShape: [b, subset.count] + stateShape.dropFirst())
+        for r in 0..<b {
+            for (c, i) in subset.enumerated() {
+                (out.pointer + (r * subset.count + c) * inner).update(from: X.pointer + (r * n + i) * inner, count: inner)
+            }
+        }
+        return out
+    }
+    public func alignOutputLevel(_ policy: Policy, to X: Tensor<Scalar>) -> Bool { false }
+    public func trainingResidual(_ X: Variable<Scalar>, policy: Policy, subsample: UInt64?) -> Variable<Scalar> {
+        eulerResidual(X, policy: policy, subsample: subsample)
+    }
     public func referenceMeanPolicy(_ X: Tensor<Scalar>) -> Tensor<Scalar>? { nil }
     public func policyErrors(_ X: Tensor<Scalar>, policy: Policy) -> (absolute: [Double], relative: [Double])? { nil }
     public func reportColumns(_ X: Tensor<Scalar>) -> [(name: String, values: [Double])] { [] }
@@ -70,9 +106,18 @@ extension SymmetricEconomy {
     public func simulate(from initial: Tensor<Scalar>, trajectories: Int, steps: Int, policy: Policy?,
                          generator g: inout SeededGenerator) -> Tensor<Scalar> {
         let size = initial.count
+        let starts = Tensor<Scalar>(uninitializedShape: [trajectories] + stateShape)
+        for r in 0..<trajectories { (starts.pointer + r * size).update(from: initial.pointer, count: size) }
+        return simulate(fromEach: starts, steps: steps, policy: policy, generator: &g)
+    }
+
+    /// One path of `steps + 1` states from each row of `starts` ([trajectories, stateShape…]);
+    /// returns [trajectories, steps + 1, stateShape…].
+    public func simulate(fromEach starts: Tensor<Scalar>, steps: Int, policy: Policy?,
+                         generator g: inout SeededGenerator) -> Tensor<Scalar> {
+        let trajectories = starts.shape[0], size = starts.count / max(trajectories, 1)
         let paths = Tensor<Scalar>(uninitializedShape: [trajectories, steps + 1] + stateShape)
-        var X = Tensor<Scalar>(uninitializedShape: [trajectories] + stateShape)
-        for r in 0..<trajectories { (X.pointer + r * size).update(from: initial.pointer, count: size) }
+        var X = starts.copy()
         for t in 0...steps {
             for r in 0..<trajectories { (paths.pointer + (r * (steps + 1) + t) * size).update(from: X.pointer + r * size, count: size) }
             if t == steps { break }

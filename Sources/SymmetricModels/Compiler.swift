@@ -49,7 +49,8 @@ public struct CompiledModel: Sendable {
     public let file: ModelFile
     /// Parameters then derived parameters, with their values.
     public let values: [(name: String, value: Double)]
-    public let N: Int
+    /// Agents in the economy (a pooled subsample's size in `ModelEconomy.restricted(to:)`).
+    public internal(set) var N: Int
     /// Agent states, then the Markov states (agent- and economy-level), in the order of the
     /// state tensor's columns.
     public let states: [String]

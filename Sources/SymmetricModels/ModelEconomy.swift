@@ -41,16 +41,16 @@ public struct ModelPolicy<T: TensorScalar>: ParameterizedModel {
 /// Gauss–Hermite over the agent of interest's own shocks where its equations depend on them, and
 /// ONE draw of everybody else's shocks, fixed for the run and normalised to mean 0, std 1.
 public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
-    public let model: CompiledModel
+    public private(set) var model: CompiledModel
     public let architecture: SymmetricArchitecture
     public let expectation: ExpectationSettings
     /// The one draw of each agent shock [N] (nil for economy shocks), by shock index.
-    public let draws: [Tensor<T>?]
+    public private(set) var draws: [Tensor<T>?]
     public private(set) var aggregateRule: GaussHermite
     public let ownRule: GaussHermite
     /// Per agent-level Markov state: the fixed uniforms of the one draw of everybody else's next
     /// value, as the agents' order (ascending uniform) — matched shares, see `matchedShares`.
-    public let markovOrder: [Int: [Int]]
+    public private(set) var markovOrder: [Int: [Int]]
 
     public init(model: CompiledModel, architecture: SymmetricArchitecture = SymmetricArchitecture(),
                 expectation: ExpectationSettings = ExpectationSettings(), generator g: inout SeededGenerator) {
@@ -195,6 +195,45 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
 
     // MARK: SymmetricEconomy
 
+    /// The economy restricted to the agents `subset` (sorted, distinct): its cross-section is
+    /// theirs, so every mean over agents, every pooled feature and every next-period state uses
+    /// only them — a Monte Carlo estimate of the N-agent economy's residuals (`method.pool_sample`).
+    /// Their part of the one draw of idiosyncratic shocks is normalised again, and the matched-share
+    /// order of agent-level Markov states keeps their relative order.
+    public func restricted(to subset: [Int]) -> ModelEconomy {
+        precondition(model.groupSizes.isEmpty, "pooled subsamples need a model without agents.groups")
+        var copy = self
+        copy.model.N = subset.count
+        copy.draws = draws.map { draw in
+            draw.map { d in
+                var w = subset.map { Double(d.pointer[$0]) }
+                if expectation.normalizeDraw && w.count > 1 {
+                    let mean = w.reduce(0, +) / Double(w.count)
+                    let std = (w.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(w.count)).squareRoot()
+                    if std > 0 { w = w.map { ($0 - mean) / std } }
+                }
+                return Tensor<T>(shape: [subset.count], scalars: w.map { T($0) })
+            }
+        }
+        var position = [Int: Int](minimumCapacity: subset.count)
+        for (k, i) in subset.enumerated() { position[i] = k }
+        copy.markovOrder = markovOrder.mapValues { order in order.compactMap { position[$0] } }
+        return copy
+    }
+
+    public func restricted(toAgents subset: [Int]) -> ModelEconomy? {
+        model.groupSizes.isEmpty && !subset.isEmpty ? restricted(to: subset) : nil
+    }
+
+    /// Training residuals with `expectation.poolSample` agents per step (fresh each step, from
+    /// `subsample`): the residuals of the economy restricted to them. Exact (all N) otherwise.
+    public func trainingResidual(_ X: Variable<T>, policy: ModelPolicy<T>, subsample: UInt64?) -> Variable<T> {
+        let k = expectation.poolSample
+        guard k > 0, k < N, model.groupSizes.isEmpty, let seed = subsample else { return eulerResidual(X, policy: policy, subsample: subsample) }
+        let subset = randomSubset(count: N, size: k, seed: seed ^ 0x5eed_9001_5a3f)
+        return restricted(to: subset).eulerResidual(Variable(restrictedStates(X.value, toAgents: subset)), policy: policy, subsample: seed)
+    }
+
     /// One residual per equation (and per agent of interest when the equations are per agent):
     /// shape [B, equations·F]. Differentiable in the policy's parameters, through X' too.
     public func eulerResidual(_ X: Variable<T>, policy: ModelPolicy<T>, subsample: UInt64?) -> Variable<T> {
@@ -233,6 +272,22 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
             for i in 0..<N { out.pointer[i * d + s] = T(labels[i]) }
         }
         return out
+    }
+
+    /// For each control without a `transform`: adds to ρ's output bias the gap between the mean of
+    /// the `simulate` rule and the mean network output over the states X (the level the data come
+    /// from). A control with a transform is left as it is (its inverse is not known).
+    public func alignOutputLevel(_ policy: ModelPolicy<T>, to X: Tensor<T>) -> Bool {
+        var changed = false
+        for (c, ctl) in model.controls.enumerated() where ctl.transform == nil {
+            guard let bias = policy.networks[c].rho.layers.last?.bias, bias.value.count == 1 else { continue }
+            let target = stateMeans(controlValues(X, policy: nil, control: c)), now = stateMeans(controlValues(X, policy: policy, control: c))
+            let gap = zip(target, now).reduce(0.0) { $0 + $1.0 - $1.1 } / Double(max(target.count, 1))
+            guard gap.isFinite else { continue }
+            bias.value.pointer[0] += T(gap)
+            changed = true
+        }
+        return changed
     }
 
     /// Every agent's value of control `c` at each state, [B, A] (A = 1 when it is the same for all).

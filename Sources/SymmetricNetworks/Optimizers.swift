@@ -69,3 +69,59 @@ public struct StepLR: Sendable {
         initialRate * Double.pow(gamma, Double(epoch / max(stepSize, 1)))
     }
 }
+
+/// An exponential moving average of the parameters (Polyak–Ruppert averaging): the average of
+/// the last ~1/(1 − decay) iterates sits below the noise floor that Adam's steps leave at a
+/// fixed learning rate. `load()` puts the average into the parameters (to evaluate, stop or
+/// save it), `unload()` restores the optimiser's iterate before training goes on.
+public final class ParameterAverage<T: TensorScalar> {
+    public let parameters: [Variable<T>]
+    public let decay: Double
+    private var average: [Tensor<T>], saved: [Tensor<T>]
+    public private(set) var updates = 0
+    public private(set) var isLoaded = false
+
+    public init(parameters: [Variable<T>], decay: Double) {
+        precondition(decay >= 0 && decay < 1, "ParameterAverage: decay must be in [0, 1)")
+        self.parameters = parameters
+        self.decay = decay
+        average = parameters.map { $0.value.copy() }
+        saved = parameters.map { $0.value.copy() }
+    }
+
+    /// Folds the current parameters into the average (warm-up: the first iterates weigh more,
+    /// decay_t = min(decay, (1 + t)/(10 + t))).
+    public func update() {
+        precondition(!isLoaded, "ParameterAverage.update while the average is loaded")
+        updates += 1
+        let d = T(min(decay, Double(1 + updates) / Double(10 + updates))), e = 1 - d
+        for (a, p) in zip(average, parameters) {
+            let ap = a.pointer, pp = p.value.pointer
+            for i in 0..<a.count { ap[i] = d * ap[i] + e * pp[i] }
+        }
+    }
+
+    /// Starts the average afresh at the current parameters (a new initialisation).
+    public func reset() {
+        precondition(!isLoaded, "ParameterAverage.reset while the average is loaded")
+        for (a, p) in zip(average, parameters) { a.pointer.update(from: p.value.pointer, count: a.count) }
+        updates = 0
+    }
+
+    /// Puts the average into the parameters, keeping the iterate aside.
+    public func load() {
+        guard !isLoaded else { return }
+        for (k, p) in parameters.enumerated() {
+            saved[k].pointer.update(from: p.value.pointer, count: p.value.count)
+            p.value.pointer.update(from: average[k].pointer, count: p.value.count)
+        }
+        isLoaded = true
+    }
+
+    /// Restores the optimiser's iterate.
+    public func unload() {
+        guard isLoaded else { return }
+        for (k, p) in parameters.enumerated() { p.value.pointer.update(from: saved[k].pointer, count: p.value.count) }
+        isLoaded = false
+    }
+}

@@ -43,9 +43,7 @@ public struct ModelFileBenchmark {
         c.model.eta = value("eta", c.model.eta); c.model.nu = value("nu", c.model.nu); c.model.zeta = value("zeta", c.model.zeta)
         c.model.mu = value("mu", c.model.mu)
         c.model.alpha0 = value("alpha_0", c.model.alpha0); c.model.alpha1 = value("alpha_1", c.model.alpha1)
-        var e = ExpectationSettings()
-        e.aggregateNodes = c.method.omegaQuadratureNodes; e.ownNodes = c.method.ownShockNodes
-        e.normalizeDraw = c.method.normalizeShockVector; e.firmsPerState = c.method.firmsPerState
+        let e = c.method.expectation
         let fileSolver = try Solver<ModelEconomy<Float>>(config: c) { g in
             ModelEconomy<Float>(model: compiled, architecture: c.network, expectation: e, generator: &g)
         }

@@ -31,12 +31,41 @@ public struct MethodConfig: Equatable, Sendable {
     /// Each training and validation path starts from its own draw of the initial cross-section
     /// (false: one common initial state, as in the paper).
     public var initialPerTrajectory = false
+    /// Where refreshed data paths start (`method.refresh_data_from`).
+    public var refreshDataFrom: RefreshStart = .initial
+    /// Agents per training step for the pooled features, means and next-period states (0 = all N).
+    public var poolSample = 0
+    /// Agents of the validation estimate each epoch (0 = all N); a stop is confirmed on all N.
+    public var valPoolSample = 1024
     public init() {}
+
+    /// The expectation settings of training (`omega_quadrature_nodes`) — one place for every
+    /// command that builds an economy from a config.
+    public var expectation: ExpectationSettings {
+        var e = ExpectationSettings()
+        e.aggregateNodes = omegaQuadratureNodes
+        e.ownNodes = ownShockNodes
+        e.normalizeDraw = normalizeShockVector
+        e.firmsPerState = firmsPerState
+        e.poolSample = poolSample
+        return e
+    }
+}
+
+/// Where the paths of refreshed data start (`method.refresh_data_from`).
+public enum RefreshStart: String, CaseIterable, Sendable {
+    /// From the common initial state (or per-path initial draws): the data stay anchored.
+    case initial
+    /// Each path continues from where the same path of the previous data ended: over the
+    /// refreshes the data walk into the ergodic set of the network's own policy (ergodic sampling).
+    case previous
 }
 
 /// The `optimizer` section: Adam with StepLR.
 public struct OptimizerConfig: Equatable, Sendable {
     public var lr = 1e-3, stepSize = 100, stepGamma = 0.1
+    /// Decay per step of the moving average of the parameters that validation sees (0 = off).
+    public var averageDecay = 0.0
     public init() {}
 }
 
@@ -330,9 +359,19 @@ struct ConfigKey {
         .int("method.refresh_data_every", \.method.refreshDataEvery)
             .help("every this many epochs, new data: paths simulated with the network from the initial state (0 = never)")
             .valid("need ≥ 0 (0 = never)") { $0.method.refreshDataEvery >= 0 },
+        .int("method.pool_sample", \.method.poolSample)
+            .help("agents per training step for pooling, means and next states, fresh each step (0 = all N; validation and test use all N)")
+            .valid("need ≥ 0 (0 = all agents)") { $0.method.poolSample >= 0 },
+        .int("method.val_pool_sample", \.method.valPoolSample)
+            .help("agents of a fixed subset that validation and the own-path checks use when N is larger (0 = all N); a stop is confirmed on all N")
+            .valid("need ≥ 0 (0 = all agents)") { $0.method.valPoolSample >= 0 },
+        .choice("method.refresh_data_from", \.method.refreshDataFrom)
+            .help("initial | previous: refreshed paths start at the initial state, or continue where the previous data's paths ended (ergodic sampling)"),
         .optionalDouble("network.rho_output_scale", \.network.rhoOutputScale)
             .help("ρ's last-layer weights × this at initialisation: 0 starts flat, 1 is PyTorch's; null: 0 for identity/moments, 1 for deepset")
             .valid("need ≥ 0, or null") { ($0.network.rhoOutputScale ?? 0) >= 0 },
+        .bool("network.start_at_data_level", \.network.startAtDataLevel)
+            .help("at initialisation, shift ρ's output bias so the mean policy equals the data-generating policy's (controls without a transform)"),
         .choice("network.phi", \.network.phi)
             .help("identity | moments | deepset"),
         .int("network.moments", \.network.moments)
@@ -377,6 +416,9 @@ struct ConfigKey {
         .double("optimizer.step_gamma", \.optimizer.stepGamma)
             .help("StepLR: decay factor")
             .valid("need 0 < gamma ≤ 1") { $0.optimizer.stepGamma > 0 && $0.optimizer.stepGamma <= 1 },
+        .double("optimizer.average_decay", \.optimizer.averageDecay)
+            .help("validation, stopping and checkpoints use a moving average of the weights with this decay per step (0 = the last iterate)")
+            .valid("need 0 ≤ decay < 1") { $0.optimizer.averageDecay >= 0 && $0.optimizer.averageDecay < 1 },
         .int("trainer.max_epochs", \.trainer.maxEpochs)
             .valid("need ≥ 1") { $0.trainer.maxEpochs >= 1 },
         .optionalDouble("trainer.max_time", \.trainer.maxTime)

@@ -150,14 +150,15 @@ public enum SolveRunner {
     }
 
     static func makeRun<T: TensorScalar>(_: T.Type, config c: RunConfig, folder: RunFolder, progress: ProgressReporter) throws -> RunProtocol {
-        var e = ExpectationSettings()
-        e.aggregateNodes = c.method.omegaQuadratureNodes
-        e.ownNodes = c.method.ownShockNodes
-        e.normalizeDraw = c.method.normalizeShockVector
-        e.firmsPerState = c.method.firmsPerState
+        let e = c.method.expectation
         let (loc, scale, x) = (c.method.X0Loc, c.method.X0Scale, c.extensions)
         // a model file: given (model.file), or the one behind model.kind (investment, productivity, two types)
-        if let compiled = try c.engineModel() {
+        let engine = try c.engineModel()
+        if c.method.poolSample > 0 && (engine == nil || engine?.groupSizes.isEmpty == false) {
+            throw ConfigError(key: "method.pool_sample", "pooled subsamples work for model files without agents.groups; "
+                              + "this run is \(engine == nil ? "the Swift economy of model.kind \(c.kind.rawValue)" : "a model with groups of agents") — set method.pool_sample: 0")
+        }
+        if let compiled = engine {
             return try Run(config: c, folder: folder, progress: progress) { g in
                 ModelEconomy<T>(model: compiled, architecture: c.network, expectation: e, generator: &g)
             }

@@ -82,9 +82,36 @@ public final class Solver<E: SymmetricEconomy> {
     public let testEconomy: E
     public let network: E.Policy
     public let optimizer: Adam<T>
+    /// The moving average of the parameters that validation, the stopping rules and checkpoints
+    /// see (`optimizer.average_decay` > 0), nil without one.
+    public let average: ParameterAverage<T>?
     public let initialState: Tensor<T>
     /// Training and validation points, [points, stateShape…].
-    public private(set) var trainX: Tensor<T>, valX: Tensor<T>
+    public private(set) var trainX: Tensor<T>
+    public private(set) var valX: Tensor<T> { didSet { sampledValCache = nil } }
+    private var sampledValCache: Tensor<T>?
+    /// The validation estimate's economy: the agents `subset` (a fixed `method.val_pool_sample`
+    /// of them) when N is larger and the economy can be restricted; nil: every agent.
+    public private(set) lazy var validationSample: (economy: E, subset: [Int])? = {
+        let k = config.method.valPoolSample, n = economy.agentCount
+        guard k > 0, k < n else { return nil }
+        let subset = randomSubset(count: n, size: k, seed: streams.validationPool)
+        return economy.restricted(toAgents: subset).map { ($0, subset) }
+    }()
+    /// The validation states of the sampled agents.
+    var sampledValX: Tensor<T> {
+        guard let sample = validationSample else { return valX }
+        if let cached = sampledValCache { return cached }
+        let x = economy.restrictedStates(valX, toAgents: sample.subset)
+        sampledValCache = x
+        return x
+    }
+    /// The economy and initial state of own-path checks (the validation sample's agents).
+    var ownPathEconomy: (economy: E, initial: Tensor<T>) {
+        guard let sample = validationSample else { return (economy, initialState) }
+        let start = economy.restrictedStates(initialState.reshaped([1] + economy.stateShape), toAgents: sample.subset)
+        return (sample.economy, start.reshaped(Array(start.shape.dropFirst())))
+    }
     /// Whether paths simulated with the network itself were added to the data (own-path refinement).
     public private(set) var dataAugmented = false
     /// Refinements so far in the current attempt.
@@ -121,6 +148,7 @@ public final class Solver<E: SymmetricEconomy> {
         network = economy.makePolicy(generator: &netRNG)
         testEconomy = economy.withAggregateQuadrature(nodes: method.testQuadratureNodes)
         optimizer = Adam(parameters: network.parameters, learningRate: config.optimizer.lr)
+        average = config.optimizer.averageDecay > 0 ? ParameterAverage(parameters: network.parameters, decay: config.optimizer.averageDecay) : nil
         initialState = economy.initialState(generator: &dataRNG)
         let train = Self.paths(economy, from: initialState, trajectories: method.trainTrajectories, method: method, policy: nil, generator: &dataRNG)
         let val = Self.paths(economy, from: initialState, trajectories: method.valTrajectories, method: method, policy: nil, generator: &dataRNG)
@@ -134,6 +162,8 @@ public final class Solver<E: SymmetricEconomy> {
             trainX = allTrain
         }
         valX = val.reshaped([-1] + economy.stateShape)
+        if config.network.startAtDataLevel { _ = economy.alignOutputLevel(network, to: valX) }
+        average?.reset()
     }
 
     /// States per chunk so that a chunk holds at most `maxRowsPerChunk` network rows.
@@ -187,7 +217,8 @@ public final class Solver<E: SymmetricEconomy> {
     }
 
     /// Mean relative policy error against the exact policy (nil when there is none).
-    public func policyRelError(_ X: Tensor<T>) -> Double? {
+    public func policyRelError(_ X: Tensor<T>, economy: E? = nil) -> Double? {
+        let economy = economy ?? self.economy
         var rel: [Double] = []
         var known = true
         chunked(X, size: statesPerChunk(economy)) { part in
@@ -206,14 +237,14 @@ public final class Solver<E: SymmetricEconomy> {
         while start < indices.count {
             let end = min(indices.count, start + chunk)
             let X = Variable(trainX.gather(Array(indices[start..<end])))
-            let eps = economy.eulerResidual(X, policy: network, subsample: subsample)
+            let eps = economy.trainingResidual(X, policy: network, subsample: subsample)
             let equations = eps.value.count / (end - start)
             let loss = eps.squared().sumAll() * T(1 / Double(indices.count * equations))
             total += Double(loss.value.scalar)
             loss.backward()
             start = end
         }
-        if total.isFinite { optimizer.update() }
+        if total.isFinite { optimizer.update(); average?.update() }
         return total
     }
 
@@ -293,6 +324,7 @@ public final class Solver<E: SymmetricEconomy> {
             }
             var batchCount = 0, lossSum = 0.0
             let batches = (points + batchSize - 1) / batchSize
+            average?.unload()   // train the optimiser's iterate; the average is loaded for validation below
             for b in 0..<batches {
                 let idx = Array(order[(b * batchSize)..<min(points, (b + 1) * batchSize)])
                 let loss = trainStep(idx, subsample: streams.subsample(epoch: epoch, batch: b))
@@ -308,8 +340,15 @@ public final class Solver<E: SymmetricEconomy> {
                 progress.step(epoch: localEpoch, maxEpochs: tc.maxEpochs, batch: b + 1, batches: batches, loss: lossSum / Double(batchCount),
                               elapsed: elapsed(), lastValMSE: history.last?.valMSE, policyError: history.last?.valPolicyRelError)
             }
-            let valMSE = mse(valX, subsample: validationSubsample)
-            let policyErr = policyRelError(valX)
+            average?.load()
+            var valMSE = mse(sampledValX, economy: validationSample?.economy, subsample: validationSubsample)
+            let policyErr = policyRelError(sampledValX, economy: validationSample?.economy)
+            if validationSample != nil && valMSE <= tc.stoppingThreshold {
+                // the estimate says stop: decide on every agent
+                let full = mse(valX, subsample: validationSubsample)
+                progress.message("val MSE on \(validationSample!.subset.count) agents \(sci(valMSE)), on all \(economy.agentCount): \(sci(full))")
+                valMSE = full
+            }
             epochsDone += 1
             let t = elapsed()
             let record = EpochRecord(epoch: epochsDone, lr: lr, trainMSE: lossSum / Double(batchCount), valMSE: valMSE,
@@ -359,10 +398,12 @@ public final class Solver<E: SymmetricEconomy> {
     public func ownPathCheck(measureResiduals: Bool = true) -> OwnPathCheck {
         let method = config.method, tc = config.trainer
         var g = streams.ownPathCheck(epochs: epochsDone)
-        let paths = economy.simulate(from: initialState, trajectories: method.valTrajectories, steps: method.T, policy: network, generator: &g)
-        let X = paths.reshaped([-1] + economy.stateShape)
-        let ownMSE = measureResiduals ? mse(X, subsample: validationSubsample) : .nan
-        let data = economy.aggregate(trainX), own = economy.aggregate(X)
+        // on the validation sample's agents (all N without one): the test phase checks all N
+        let (e, start) = ownPathEconomy
+        let paths = e.simulate(from: start, trajectories: method.valTrajectories, steps: method.T, policy: network, generator: &g)
+        let X = paths.reshaped([-1] + e.stateShape)
+        let ownMSE = measureResiduals ? mse(X, economy: e, subsample: validationSubsample) : .nan
+        let data = economy.aggregate(trainX), own = e.aggregate(X)
         // generous: explosive solutions leave any band within a few periods
         let lo = data.min() ?? 0, hi = data.max() ?? 0, margin = max(0.5 * (hi - lo), 0.5 * max(abs(lo), abs(hi)), 1e-3)
         let ownLo = own.min() ?? .nan, ownHi = own.max() ?? .nan
@@ -400,17 +441,37 @@ public final class Solver<E: SymmetricEconomy> {
     }
 
     /// Replaces the training and validation data by `train_trajectories` and `val_trajectories`
-    /// paths simulated with the network from the common initial state (ergodic sampling anchored
-    /// at the initial condition: a policy still far from the solution cannot walk the data away).
+    /// paths simulated with the network: from the common initial state (`refresh_data_from:
+    /// initial`, anchored: a policy still far from the solution cannot walk the data away), or
+    /// continuing each previous path (`previous`: the data follow the policy's ergodic set).
     func refreshDataWithOwnPaths() {
         let method = config.method
         var g = streams.refresh(epochs: epochsDone)
         let shape = [-1] + economy.stateShape
-        trainX = Self.paths(economy, from: initialState, trajectories: method.trainTrajectories, method: method, policy: network, generator: &g).reshaped(shape)
-        valX = Self.paths(economy, from: initialState, trajectories: method.valTrajectories, method: method, policy: network, generator: &g).reshaped(shape)
+        if method.refreshDataFrom == .previous, let trainEnds = pathEnds(trainX, trajectories: method.trainTrajectories),
+           let valEnds = pathEnds(valX, trajectories: method.valTrajectories) {
+            trainX = continuedPaths(from: trainEnds, generator: &g).reshaped(shape)
+            valX = continuedPaths(from: valEnds, generator: &g).reshaped(shape)
+        } else {
+            trainX = Self.paths(economy, from: initialState, trajectories: method.trainTrajectories, method: method, policy: network, generator: &g).reshaped(shape)
+            valX = Self.paths(economy, from: initialState, trajectories: method.valTrajectories, method: method, policy: network, generator: &g).reshaped(shape)
+        }
         dataAugmented = true
         let means = economy.aggregate(trainX)
         progress.message("new data from the network's own paths (method.refresh_data_every = \(method.refreshDataEvery)): mean state from \(String(format: "%.4g", means.first ?? .nan)) to \(String(format: "%.4g", means.last ?? .nan))")
+    }
+
+    /// The last state of every path when `X` holds `trajectories` whole paths of T + 1 points
+    /// in order ([trajectories, stateShape…]); nil for any other layout (a subsample of points).
+    func pathEnds(_ X: Tensor<T>, trajectories: Int) -> Tensor<T>? {
+        let length = config.method.T + 1
+        guard trajectories > 0, X.shape[0] == trajectories * length else { return nil }
+        return X.gather((0..<trajectories).map { $0 * length + length - 1 })
+    }
+
+    /// One path of T steps simulated with the network from each of `starts` (fresh shocks).
+    func continuedPaths(from starts: Tensor<T>, generator g: inout SeededGenerator) -> Tensor<T> {
+        economy.simulate(fromEach: starts, steps: config.method.T, policy: network, generator: &g)
     }
 
     /// The own-path decisions in the solver's current attempt.
@@ -426,7 +487,10 @@ public final class Solver<E: SymmetricEconomy> {
         refinements = 0
         attemptStartEpoch = epochsDone
         var g = streams.restart(attempt: attempt)
+        average?.unload()
         network.copyParameters(from: economy.makePolicy(generator: &g))
+        if config.network.startAtDataLevel { _ = economy.alignOutputLevel(network, to: valX) }
+        average?.reset()
         optimizer.reset()
         bestValMSE = .infinity
         secondsToThreshold = nil
