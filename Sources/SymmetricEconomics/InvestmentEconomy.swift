@@ -13,9 +13,6 @@ public struct ExpectationSettings: Sendable {
     public var normalizeDraw = true
     /// Equations (firms of interest) per state in training when the loss is subsampled; 0 = all.
     public var firmsPerState = 16
-    /// Agents whose states the pooled features, the means and the next-period states of a
-    /// training step use, drawn afresh each step; 0 = all N (exact pooling). Model files only.
-    public var poolSample = 0
     public init() {}
 }
 

@@ -24,11 +24,6 @@ public protocol SymmetricEconomy {
     /// choice of equations where an economy estimates the loss on a subset; nil means all.
     func eulerResidual(_ X: Variable<Scalar>, policy: Policy, subsample: UInt64?) -> Variable<Scalar>
 
-    /// The residuals a training step fits: `eulerResidual` unless the economy estimates them more
-    /// cheaply (e.g. pooling over a random subset of agents, `method.pool_sample`), with `subsample`
-    /// seeding the step's random choices.
-    func trainingResidual(_ X: Variable<Scalar>, policy: Policy, subsample: UInt64?) -> Variable<Scalar>
-
     /// The common initial state of every simulated path, shape `stateShape`.
     func initialState(generator: inout SeededGenerator) -> Tensor<Scalar>
 
@@ -63,11 +58,6 @@ public protocol SymmetricEconomy {
     /// The same economy (same draws) with another Gauss–Hermite rule over the aggregate shock.
     func withAggregateQuadrature(nodes: Int) -> Self
 
-    /// Shifts a freshly initialised policy's output level to the data-generating policy's mean
-    /// over the states `X` (the optimiser then learns the shape, not a level that Adam's step
-    /// size would take many steps to reach). Returns whether it changed anything.
-    func alignOutputLevel(_ policy: Policy, to X: Tensor<Scalar>) -> Bool
-
     /// Agents in the economy (the first axis of a state).
     var agentCount: Int { get }
 
@@ -75,26 +65,28 @@ public protocol SymmetricEconomy {
     /// parameters), or nil when the economy cannot be restricted: cheap validation estimates.
     func restricted(toAgents subset: [Int]) -> Self?
 
-    /// The states of the agents `subset`, [b, subset.count, …] from [b, stateShape…].
-    func restrictedStates(_ X: Tensor<Scalar>, toAgents subset: [Int]) -> Tensor<Scalar>
+    /// The states of the agents `subset` in the rows `rows` of X (all rows when nil),
+    /// [rows, subset.count, …] from [b, stateShape…].
+    func restrictedStates(_ X: Tensor<Scalar>, rows: [Int]?, toAgents subset: [Int]) -> Tensor<Scalar>
 }
 
 extension SymmetricEconomy {
     public var agentCount: Int { stateShape[0] }
     public func restricted(toAgents subset: [Int]) -> Self? { nil }
-    public func restrictedStates(_ X: Tensor<Scalar>, toAgents subset: [Int]) -> Tensor<Scalar> {
-        let b = X.shape[0], n = stateShape[0], inner = stateShape.dropFirst().reduce(1, *)
-        let out = Tensor<Scalar>(uninitializedShape: [b, subset.count] + stateShape.dropFirst())
-        for r in 0..<b {
+    public func restrictedStates(_ X: Tensor<Scalar>, rows: [Int]?, toAgents subset: [Int]) -> Tensor<Scalar> {
+        let n = stateShape[0], inner = stateShape.dropFirst().reduce(1, *)
+        let rows = rows ?? Array(0..<X.shape[0])
+        let out = Tensor<Scalar>(uninitializedShape: [rows.count, subset.count] + stateShape.dropFirst())
+        for (k, r) in rows.enumerated() {
+            precondition(r >= 0 && r < X.shape[0], "restrictedStates: row \(r) out of range 0..<\(X.shape[0])")
             for (c, i) in subset.enumerated() {
-                (out.pointer + (r * subset.count + c) * inner).update(from: X.pointer + (r * n + i) * inner, count: inner)
+                (out.pointer + (k * subset.count + c) * inner).update(from: X.pointer + (r * n + i) * inner, count: inner)
             }
         }
         return out
     }
-    public func alignOutputLevel(_ policy: Policy, to X: Tensor<Scalar>) -> Bool { false }
-    public func trainingResidual(_ X: Variable<Scalar>, policy: Policy, subsample: UInt64?) -> Variable<Scalar> {
-        eulerResidual(X, policy: policy, subsample: subsample)
+    public func restrictedStates(_ X: Tensor<Scalar>, toAgents subset: [Int]) -> Tensor<Scalar> {
+        restrictedStates(X, rows: nil, toAgents: subset)
     }
     public func referenceMeanPolicy(_ X: Tensor<Scalar>) -> Tensor<Scalar>? { nil }
     public func policyErrors(_ X: Tensor<Scalar>, policy: Policy) -> (absolute: [Double], relative: [Double])? { nil }

@@ -225,15 +225,6 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
         model.groupSizes.isEmpty && !subset.isEmpty ? restricted(to: subset) : nil
     }
 
-    /// Training residuals with `expectation.poolSample` agents per step (fresh each step, from
-    /// `subsample`): the residuals of the economy restricted to them. Exact (all N) otherwise.
-    public func trainingResidual(_ X: Variable<T>, policy: ModelPolicy<T>, subsample: UInt64?) -> Variable<T> {
-        let k = expectation.poolSample
-        guard k > 0, k < N, model.groupSizes.isEmpty, let seed = subsample else { return eulerResidual(X, policy: policy, subsample: subsample) }
-        let subset = randomSubset(count: N, size: k, seed: seed ^ 0x5eed_9001_5a3f)
-        return restricted(to: subset).eulerResidual(Variable(restrictedStates(X.value, toAgents: subset)), policy: policy, subsample: seed)
-    }
-
     /// One residual per equation (and per agent of interest when the equations are per agent):
     /// shape [B, equations·F]. Differentiable in the policy's parameters, through X' too.
     public func eulerResidual(_ X: Variable<T>, policy: ModelPolicy<T>, subsample: UInt64?) -> Variable<T> {
@@ -272,22 +263,6 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
             for i in 0..<N { out.pointer[i * d + s] = T(labels[i]) }
         }
         return out
-    }
-
-    /// For each control without a `transform`: adds to ρ's output bias the gap between the mean of
-    /// the `simulate` rule and the mean network output over the states X (the level the data come
-    /// from). A control with a transform is left as it is (its inverse is not known).
-    public func alignOutputLevel(_ policy: ModelPolicy<T>, to X: Tensor<T>) -> Bool {
-        var changed = false
-        for (c, ctl) in model.controls.enumerated() where ctl.transform == nil {
-            guard let bias = policy.networks[c].rho.layers.last?.bias, bias.value.count == 1 else { continue }
-            let target = stateMeans(controlValues(X, policy: nil, control: c)), now = stateMeans(controlValues(X, policy: policy, control: c))
-            let gap = zip(target, now).reduce(0.0) { $0 + $1.0 - $1.1 } / Double(max(target.count, 1))
-            guard gap.isFinite else { continue }
-            bias.value.pointer[0] += T(gap)
-            changed = true
-        }
-        return changed
     }
 
     /// Every agent's value of control `c` at each state, [B, A] (A = 1 when it is the same for all).

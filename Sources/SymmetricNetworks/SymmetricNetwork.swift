@@ -20,9 +20,6 @@ public struct SymmetricArchitecture: Codable, Equatable, Sendable {
     /// measured choice of docs/equilibrium-selection.md (flat for identity and moments φ, PyTorch's
     /// for Deep Sets).
     public var rhoOutputScale: Double? = 1
-    /// Shift ρ's output bias at initialisation so the mean output matches the data-generating
-    /// policy on the validation data (controls without a transform).
-    public var startAtDataLevel = false
 
     /// The scale actually applied.
     public var resolvedRhoOutputScale: Double { rhoOutputScale ?? (phi == .deepset ? 1 : 0) }

@@ -53,7 +53,7 @@ public struct LongSimulation {
             throw SolverError("symdp simulate works on model-file runs (model.file or model.kind investment/productivity); this run is model.kind \(c.kind.rawValue)")
         }
         var e = c.method.expectation
-        e.aggregateNodes = c.method.testQuadratureNodes; e.firmsPerState = 0; e.poolSample = 0
+        e.aggregateNodes = c.method.testQuadratureNodes; e.firmsPerState = 0
         // the run's streams: the same one draw of everybody else's shocks as in training
         var root = SeededGenerator(seed: c.seed)
         var netRNG = root.fork(), shockRNG = root.fork()

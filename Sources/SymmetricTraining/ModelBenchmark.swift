@@ -43,6 +43,7 @@ public struct ModelFileBenchmark {
         c.model.eta = value("eta", c.model.eta); c.model.nu = value("nu", c.model.nu); c.model.zeta = value("zeta", c.model.zeta)
         c.model.mu = value("mu", c.model.mu)
         c.model.alpha0 = value("alpha_0", c.model.alpha0); c.model.alpha1 = value("alpha_1", c.model.alpha1)
+        c.method.poolSample = 0   // the same work for both: exact pooling
         let e = c.method.expectation
         let fileSolver = try Solver<ModelEconomy<Float>>(config: c) { g in
             ModelEconomy<Float>(model: compiled, architecture: c.network, expectation: e, generator: &g)
@@ -56,7 +57,7 @@ public struct ModelFileBenchmark {
         let batch = Array(0..<min(c.method.batchSize == 0 ? 32 : c.method.batchSize, fileSolver.trainX.shape[0]))
         func time<E>(_ s: Solver<E>) -> Double {
             let start = DispatchTime.now().uptimeNanoseconds
-            for k in 0..<steps { _ = s.trainStep(batch, subsample: UInt64(k)) }
+            for k in 0..<steps { _ = s.trainStep(batch, subsample: UInt64(k), pool: UInt64(k)) }
             return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps)
         }
         _ = time(fileSolver); _ = time(handSolver)   // warm-up

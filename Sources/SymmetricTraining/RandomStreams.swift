@@ -16,9 +16,10 @@ struct RandomStreams {
     func subsample(epoch: Int, batch: Int) -> UInt64 { seed &+ 0x5ab5 &+ UInt64(epoch) &* 1_000_003 &+ UInt64(batch) }
     /// The fixed agents of interest of validation.
     var validationSubsample: UInt64 { seed &+ 0x7a11d }
-    /// The fixed agents of the validation estimate (`method.val_pool_sample`). (A training step's
-    /// pooled agents, `method.pool_sample`, come from its `subsample` seed inside the economy.)
+    /// The fixed agents of the validation estimate (`method.val_pool_sample`).
     var validationPool: UInt64 { seed &+ 0x9001 }
+    /// The pooled agents of batch `b` of an epoch (`method.pool_sample`).
+    func pool(epoch: Int, batch: Int) -> UInt64 { seed &+ 0x9001_0000 &+ UInt64(epoch) &* 1_000_033 &+ UInt64(batch) }
     /// Shocks of the own-path check after `epochs` epochs.
     func ownPathCheck(epochs: Int) -> SeededGenerator { SeededGenerator(seed: seed &+ 0x0c4ec &+ UInt64(epochs) &* 31) }
     /// Shocks of the paths a refinement adds to the data.

@@ -47,7 +47,6 @@ public struct MethodConfig: Equatable, Sendable {
         e.ownNodes = ownShockNodes
         e.normalizeDraw = normalizeShockVector
         e.firmsPerState = firmsPerState
-        e.poolSample = poolSample
         return e
     }
 }
@@ -370,8 +369,6 @@ struct ConfigKey {
         .optionalDouble("network.rho_output_scale", \.network.rhoOutputScale)
             .help("ρ's last-layer weights × this at initialisation: 0 starts flat, 1 is PyTorch's; null: 0 for identity/moments, 1 for deepset")
             .valid("need ≥ 0, or null") { ($0.network.rhoOutputScale ?? 0) >= 0 },
-        .bool("network.start_at_data_level", \.network.startAtDataLevel)
-            .help("at initialisation, shift ρ's output bias so the mean policy equals the data-generating policy's (controls without a transform)"),
         .choice("network.phi", \.network.phi)
             .help("identity | moments | deepset"),
         .int("network.moments", \.network.moments)

@@ -109,7 +109,7 @@ public enum SolveRunner {
     public static func solve(config: RunConfig, folder: RunFolder, resume: Bool = false, overwrite: Bool = false,
                              progress: ProgressReporter = ProgressReporter()) throws -> SolveSummary {
         try ResourceLimits.check(config)
-        return try makeRun(config: config, folder: folder, progress: progress).solve(resume: resume, overwrite: overwrite)
+        return try makeRun(config: config, folder: folder, progress: progress).solve(resume, overwrite)
     }
 
     /// Solves a user-defined economy (see docs/custom-economy.md) and writes the same run folder.
@@ -138,7 +138,7 @@ public enum SolveRunner {
     }
 
     /// The run for the config's model kind and precision.
-    static func makeRun(config: RunConfig, folder: RunFolder, progress: ProgressReporter) throws -> RunProtocol {
+    static func makeRun(config: RunConfig, folder: RunFolder, progress: ProgressReporter) throws -> AnyRun {
         // Training calls BLAS on small ρ batches and on cache-sized φ chunks in parallel lanes:
         // one BLAS thread each, the cores shared out by `Parallelism`.
         setBlasThreads(1)
@@ -149,7 +149,7 @@ public enum SolveRunner {
         }
     }
 
-    static func makeRun<T: TensorScalar>(_: T.Type, config c: RunConfig, folder: RunFolder, progress: ProgressReporter) throws -> RunProtocol {
+    static func makeRun<T: TensorScalar>(_: T.Type, config c: RunConfig, folder: RunFolder, progress: ProgressReporter) throws -> AnyRun {
         let e = c.method.expectation
         let (loc, scale, x) = (c.method.X0Loc, c.method.X0Scale, c.extensions)
         // a model file: given (model.file), or the one behind model.kind (investment, productivity, two types)
@@ -159,37 +159,45 @@ public enum SolveRunner {
                               + "this run is \(engine == nil ? "the Swift economy of model.kind \(c.kind.rawValue)" : "a model with groups of agents") — set method.pool_sample: 0")
         }
         if let compiled = engine {
-            return try Run(config: c, folder: folder, progress: progress) { g in
+            return try AnyRun(Run(config: c, folder: folder, progress: progress) { g in
                 ModelEconomy<T>(model: compiled, architecture: c.network, expectation: e, generator: &g)
-            }
+            })
         }
         switch c.kind {
         case .investment, .productivity:
             fatalError("model.kind \(c.kind.rawValue) is a shipped model file")
         // K ≠ 2 types: the Swift economy (a model file has a fixed number of groups)
         case .types:
-            return try Run(config: c, folder: folder, progress: progress) { g in
+            return try AnyRun(Run(config: c, folder: folder, progress: progress) { g in
                 try MultiTypeEconomy<T>(model: c.model, productivities: x.typeProductivities, sizes: x.typeSizes, architecture: c.network,
                                         expectation: e, initialLoc: loc, initialScale: scale, generator: &g)
-            }
+            })
         case .customers:
-            return try Run(config: c, folder: folder, progress: progress) { g in
+            return try AnyRun(Run(config: c, folder: folder, progress: progress) { g in
                 try CustomerEconomy<T>(model: c.model, customers: x.customers, customerMean: x.customerMean,
                                        persistence: x.customerPersistence, customerScale: x.customerScale, architecture: c.network,
                                        expectation: e, initialLoc: loc, initialScale: scale, generator: &g)
-            }
+            })
         }
     }
 }
 
 /// A run of some economy in some precision.
-protocol RunProtocol {
-    func solve(resume: Bool, overwrite: Bool) throws -> SolveSummary
-    func evaluateOnly() throws -> SolveSummary
+/// A run of some economy, its type erased by closures made where the economy and scalar are
+/// concrete: the calls inside them are compiled for that economy (an existential would run
+/// the generic, unspecialised code — every tensor op through value witnesses).
+struct AnyRun {
+    let solve: (_ resume: Bool, _ overwrite: Bool) throws -> SolveSummary
+    let evaluateOnly: () throws -> SolveSummary
+
+    init<E>(_ run: Run<E>) {
+        solve = { try run.solve(resume: $0, overwrite: $1) }
+        evaluateOnly = { try run.evaluateOnly() }
+    }
 }
 
 /// The work behind `SolveRunner` for one economy.
-final class Run<E: SymmetricEconomy>: RunProtocol {
+final class Run<E: SymmetricEconomy> {
     typealias T = E.Scalar
     let config: RunConfig
     let folder: RunFolder

@@ -162,7 +162,6 @@ public final class Solver<E: SymmetricEconomy> {
             trainX = allTrain
         }
         valX = val.reshaped([-1] + economy.stateShape)
-        if config.network.startAtDataLevel { _ = economy.alignOutputLevel(network, to: valX) }
         average?.reset()
     }
 
@@ -230,14 +229,26 @@ public final class Solver<E: SymmetricEconomy> {
 
     /// One optimiser step on the points `indices`: mean squared Euler residual, gradients
     /// accumulated over chunks when the batch is larger than a chunk. Returns the batch MSE.
-    func trainStep(_ indices: [Int], subsample: UInt64) -> Double {
+    ///
+    /// With `method.pool_sample` = K < N the step sees the economy of K agents drawn afresh
+    /// (`pool` seed): pooled features, means over agents and next-period states of those agents
+    /// only, so its cost does not grow with N (concentration of measure, as for the one draw of
+    /// idiosyncratic shocks; docs/performance.md measures the bias).
+    func trainStep(_ indices: [Int], subsample: UInt64, pool: UInt64) -> Double {
         optimizer.zeroGrad()
-        let chunk = statesPerChunk(economy)
+        let k = config.method.poolSample, n = economy.agentCount
+        var stepEconomy = economy, subset: [Int]?
+        if k > 0 && k < n {
+            let s = randomSubset(count: n, size: k, seed: pool)
+            if let e = economy.restricted(toAgents: s) { stepEconomy = e; subset = s }
+        }
+        let chunk = statesPerChunk(stepEconomy)
         var total = 0.0, start = 0
         while start < indices.count {
             let end = min(indices.count, start + chunk)
-            let X = Variable(trainX.gather(Array(indices[start..<end])))
-            let eps = economy.trainingResidual(X, policy: network, subsample: subsample)
+            let rows = Array(indices[start..<end])
+            let X = Variable(subset.map { economy.restrictedStates(trainX, rows: rows, toAgents: $0) } ?? trainX.gather(rows))
+            let eps = stepEconomy.eulerResidual(X, policy: network, subsample: subsample)
             let equations = eps.value.count / (end - start)
             let loss = eps.squared().sumAll() * T(1 / Double(indices.count * equations))
             total += Double(loss.value.scalar)
@@ -327,7 +338,7 @@ public final class Solver<E: SymmetricEconomy> {
             average?.unload()   // train the optimiser's iterate; the average is loaded for validation below
             for b in 0..<batches {
                 let idx = Array(order[(b * batchSize)..<min(points, (b + 1) * batchSize)])
-                let loss = trainStep(idx, subsample: streams.subsample(epoch: epoch, batch: b))
+                let loss = trainStep(idx, subsample: streams.subsample(epoch: epoch, batch: b), pool: streams.pool(epoch: epoch, batch: b))
                 if !loss.isFinite {
                     let cause = DivergenceCause.diagnose(optimizerSteps: optimizer.step, lossBefore: firstFiniteLoss)
                     divergenceCause = cause
@@ -489,7 +500,6 @@ public final class Solver<E: SymmetricEconomy> {
         var g = streams.restart(attempt: attempt)
         average?.unload()
         network.copyParameters(from: economy.makePolicy(generator: &g))
-        if config.network.startAtDataLevel { _ = economy.alignOutputLevel(network, to: valX) }
         average?.reset()
         optimizer.reset()
         bestValMSE = .infinity
