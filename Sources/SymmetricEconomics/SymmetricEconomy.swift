@@ -61,6 +61,11 @@ public protocol SymmetricEconomy {
     /// Agents in the economy (the first axis of a state).
     var agentCount: Int { get }
 
+    /// Per state: the mean policy, the policy errors against the exact policy and the deviations
+    /// from the benchmark policy (nil where there is none) — what the test phase reports, from one
+    /// evaluation of the network where the economy can share it.
+    func policySummary(_ X: Tensor<Scalar>, policy: Policy) -> PolicySummary
+
     /// The economy whose agents are `subset` of this one's (sorted, distinct; same draws and
     /// parameters), or nil when the economy cannot be restricted: cheap validation estimates.
     func restricted(toAgents subset: [Int]) -> Self?
@@ -70,8 +75,22 @@ public protocol SymmetricEconomy {
     func restrictedStates(_ X: Tensor<Scalar>, rows: [Int]?, toAgents subset: [Int]) -> Tensor<Scalar>
 }
 
+/// See `SymmetricEconomy.policySummary`.
+public struct PolicySummary {
+    public var mean: [Double]
+    public var errors: (absolute: [Double], relative: [Double])?
+    public var deviations: [Double]?
+    public init(mean: [Double], errors: (absolute: [Double], relative: [Double])?, deviations: [Double]?) {
+        self.mean = mean; self.errors = errors; self.deviations = deviations
+    }
+}
+
 extension SymmetricEconomy {
     public var agentCount: Int { stateShape[0] }
+    public func policySummary(_ X: Tensor<Scalar>, policy: Policy) -> PolicySummary {
+        PolicySummary(mean: meanPolicy(X, policy: policy).scalars.map(Double.init), errors: policyErrors(X, policy: policy),
+                      deviations: benchmarkDeviations(X, policy: policy))
+    }
     public func restricted(toAgents subset: [Int]) -> Self? { nil }
     public func restrictedStates(_ X: Tensor<Scalar>, rows: [Int]?, toAgents subset: [Int]) -> Tensor<Scalar> {
         let n = stateShape[0], inner = stateShape.dropFirst().reduce(1, *)

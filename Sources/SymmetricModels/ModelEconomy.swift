@@ -45,12 +45,12 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
     public let architecture: SymmetricArchitecture
     public let expectation: ExpectationSettings
     /// The one draw of each agent shock [N] (nil for economy shocks), by shock index.
-    public private(set) var draws: [Tensor<T>?]
+    public internal(set) var draws: [Tensor<T>?]
     public private(set) var aggregateRule: GaussHermite
     public let ownRule: GaussHermite
     /// Per agent-level Markov state: the fixed uniforms of the one draw of everybody else's next
     /// value, as the agents' order (ascending uniform) — matched shares, see `matchedShares`.
-    public private(set) var markovOrder: [Int: [Int]]
+    public internal(set) var markovOrder: [Int: [Int]]
 
     public init(model: CompiledModel, architecture: SymmetricArchitecture = SymmetricArchitecture(),
                 expectation: ExpectationSettings = ExpectationSettings(), generator g: inout SeededGenerator) {
@@ -299,13 +299,30 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
         exactValues(X).map { Tensor(shape: [X.shape[0]], scalars: stateMeans($0).map { T($0) }) }
     }
 
+    /// The mean policy, the policy errors and the benchmark deviations from one evaluation of
+    /// each control's network.
+    public func policySummary(_ X: Tensor<T>, policy: ModelPolicy<T>) -> PolicySummary {
+        var values: [Int: Tensor<T>] = [:]
+        func value(_ c: Int) -> Tensor<T> {
+            if let v = values[c] { return v }
+            let v = controlValues(X, policy: policy, control: c)
+            values[c] = v
+            return v
+        }
+        return PolicySummary(mean: stateMeans(value(0)), errors: policyErrors(X, values: value), deviations: benchmarkDeviations(X, u: value(0)))
+    }
+
     /// Per state, the mean over agents (and over controls with an exact policy) of |u − u*| and |u − u*|/|u*|.
     public func policyErrors(_ X: Tensor<T>, policy: ModelPolicy<T>) -> (absolute: [Double], relative: [Double])? {
+        policyErrors(X) { controlValues(X, policy: policy, control: $0) }
+    }
+
+    func policyErrors(_ X: Tensor<T>, values: (Int) -> Tensor<T>) -> (absolute: [Double], relative: [Double])? {
         let b = X.shape[0]
         var absolute = [Double](repeating: 0, count: b), relative = [Double](repeating: 0, count: b), counted = 0
         for c in model.controls.indices {
             guard let exact = exactValues(X, control: c) else { continue }
-            let u = controlValues(X, policy: policy, control: c)
+            let u = values(c)
             let per = Swift.max(u.count, exact.count) / b, pu = u.count / b, pe = exact.count / b
             for r in 0..<b {
                 var a = 0.0, rel = 0.0
@@ -323,6 +340,11 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
 
     /// Mean over agents of |u − u_b|/|u_b| against the file's `benchmark` policy of the first control.
     public func benchmarkDeviations(_ X: Tensor<T>, policy: ModelPolicy<T>) -> [Double]? {
+        guard model.benchmark.first ?? nil != nil else { return nil }
+        return benchmarkDeviations(X, u: controlValues(X, policy: policy))
+    }
+
+    func benchmarkDeviations(_ X: Tensor<T>, u: @autoclosure () -> Tensor<T>) -> [Double]? {
         guard let benchmark = model.benchmark.first ?? nil else { return nil }
         let b = X.shape[0]
         let ref = withoutGradients {
@@ -330,7 +352,7 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
                                    aggregateNodes: 1, ownNodes: 1, network: nil)
             return Self.perState(ev.evaluate(benchmark, .current, .all), ev, b)
         }
-        let u = controlValues(X, policy: policy)
+        let u = u()
         let pu = u.count / b, pr = ref.count / b, per = Swift.max(pu, pr)
         return (0..<b).map { r in
             (0..<per).reduce(0.0) { s, i in

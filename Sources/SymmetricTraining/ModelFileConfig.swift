@@ -47,7 +47,7 @@ extension RunConfig {
 
     /// The model file the engine solves for this config: `model.file`, or the shipped file behind
     /// `model.kind`; nil for the kinds that stay in Swift.
-    func engineModel() throws -> CompiledModel? {
+    public func engineModel() throws -> CompiledModel? {
         try modelFile != nil ? compiledModel() : ShippedModels.compile(self)
     }
 

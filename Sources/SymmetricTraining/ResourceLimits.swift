@@ -64,20 +64,29 @@ public enum ResourceLimits {
             ?? (c.kind == .productivity ? 2 : c.kind == .customers ? 1 + Double(c.extensions.customers) : 1)
         let stateValues = N * agentDim
         let points = Double(m.T + 1)
-        let refinements = 1 + Double(c.trainer.ownPathRefinements)
-        // paths: data (kept, and copied when reshaped or augmented) and the test paths with their residual rows
-        let paths = bytes * stateValues * points * (3 * Double(m.trainTrajectories + m.valTrajectories) * refinements + 3 * Double(m.testTrajectories))
+        // data: the training and validation paths (a reshape shares them); a refinement appends
+        // own paths of the same size (the concatenation holds old and new at once), new data
+        // (`refresh_data_every`) are made before the old are released; the test paths and their
+        // per-state rows
+        let data = bytes * stateValues * points * Double(m.trainTrajectories + m.valTrajectories)
+        let refinements = Double(c.trainer.verifyOwnPaths ? c.trainer.ownPathRefinements : 0)
+        let paths = data * (1 + 2 * refinements) * (m.refreshDataEvery > 0 ? 2 : 1)
+            + 1.5 * bytes * stateValues * points * Double(m.testTrajectories)
         // network rows of one chunk: max(2^18, rows of one state). The fused Deep Sets op keeps φ's
         // hidden layers within its activation budget (`PooledMLPSettings.activationBudgetBytes`,
         // 256 MB) per lane; each row keeps its pooled features and outputs (values, gradients)
         let customers = c.kind == .customers ? 1 + Double(c.extensions.customers) : 1
         let rowsPerState = N * customers * Double(m.omegaQuadratureNodes + 1) * Double(c.kind == .productivity ? m.ownShockNodes : 1)
         let rows = max(Double(1 << 18), rowsPerState)
+        // a training step's rows: with pooled subsamples, pool_sample agents per state (validation and
+        // test run forward only, where the fused op streams φ's hidden layers chunk by chunk)
+        let pooled = m.poolSample > 0 && Double(m.poolSample) < N
+        let trainingRowsPerState = pooled ? Double(m.poolSample) * customers * Double(m.omegaQuadratureNodes + 1) : rowsPerState
         let width = Double(n.L) + Double(n.moments) + Double(n.outerL) + 4
         let hiddenPerRow = Double(n.phiHidden) * Double(max(n.phiLayers, 1)) + Double(n.rho2Hidden) * Double(max(n.rho2Layers, 1))
         let fusedBudget = 2 * 256e6
         let activations = bytes * rows * width * 4 + min(fusedBudget, bytes * rows * hiddenPerRow * 4)
-            + (rowsPerState > Double(1 << 18) ? bytes * rowsPerState * hiddenPerRow : 0)   // one state wider than a chunk
+            + (trainingRowsPerState > Double(1 << 18) ? bytes * trainingRowsPerState * hiddenPerRow : 0)   // one state wider than a chunk
         let rho = Double(n.rhoHidden)
         let params = Double(n.phiHidden) * Double(n.phiHidden) * Double(max(n.phiLayers - 1, 0)) + Double(n.phiHidden) * Double(n.L + 2)
             + rho * rho * Double(max(n.rhoLayers - 1, 0)) + rho * Double(n.L + n.moments + 2)
@@ -117,6 +126,13 @@ public enum ResourceLimits {
                               "\(c.value(of: blamed) ?? "this value") makes the run need about \(formatBytes(e.total)) of memory (\(detail)), "
                               + "more than the \(formatBytes(limit)) available; lower it (or set SYMDP_MAX_MEMORY_GB to allow more)")
         }
+    }
+
+    /// The process's peak resident memory so far (getrusage; Linux reports kilobytes).
+    public static func peakResidentBytes() -> Int {
+        var usage = rusage()
+        guard getrusage(RUSAGE_SELF, &usage) == 0 else { return 0 }
+        return Int(usage.ru_maxrss) * 1024
     }
 
     public static func formatBytes(_ b: Double) -> String {

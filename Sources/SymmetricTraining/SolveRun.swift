@@ -301,7 +301,9 @@ final class Run<E: SymmetricEconomy> {
         if FileManager.default.fileExists(atPath: folder.best.path) {
             try solver.restore(from: try Safetensors.read(from: folder.best), training: false, path: folder.best.path)
         }
+        let testStart = DispatchTime.now().uptimeNanoseconds
         let test = solver.evaluateTest(trajectories: config.method.testTrajectories)
+        let testSeconds = Double(DispatchTime.now().uptimeNanoseconds - testStart) / 1e9
         let trainMSE = solver.mse(solver.trainX)
         let valMSE = solver.mse(solver.valX)
         let status: RunStatus?, reason: StopReason?, toThreshold: Double?, cause: DivergenceCause?
@@ -333,7 +335,8 @@ final class Run<E: SymmetricEconomy> {
                      "precision": config.trainer.precision, "wall_seconds_this_process": wall,
                      "attempts": solver.attempt + 1, "screen_restarts": solver.screenRestarts,
                      "own_path_refinements": solver.refinements,
-                     "data_augmented": solver.dataAugmented]) { a, _ in a }
+                     "data_augmented": solver.dataAugmented, "test_seconds": testSeconds,
+                     "peak_memory_bytes": ResourceLimits.peakResidentBytes()]) { a, _ in a }
         if let d = test.lqPolicyRelDeviation { extra["lq_policy_rel_deviation"] = d }
         if let economy = solver.economy as? ModelEconomy<T> {
             let path = economy.model.file.path

@@ -516,31 +516,29 @@ public final class Solver<E: SymmetricEconomy> {
         let paths = economy.simulate(from: initialState, trajectories: trajectories, steps: method.T, policy: network, generator: &g)
         let X = paths.reshaped([-1] + economy.stateShape)
         let eps = residuals(X, economy: testEconomy)
-        let uHat = policy(X)
-        var reference: [Double]? = []
+        var uHat: [Double] = [], reference: [Double]? = []
         var absErrors: [Double] = [], relErrors: [Double] = []
         var known = true
+        var deviations: [Double] = [], hasBenchmark = true
         var columns: [(name: String, values: [Double])] = []
         chunked(X, size: statesPerChunk(economy)) { part in
             let extra = economy.reportColumns(part)
             if columns.isEmpty { columns = extra } else { for k in extra.indices { columns[k].values += extra[k].values } }
             if let r = economy.referenceMeanPolicy(part) { reference? += r.scalars.map(Double.init) } else { reference = nil }
-            if known, let e = economy.policyErrors(part, policy: network) { absErrors += e.absolute; relErrors += e.relative } else { known = false }
+            let summary = withoutGradients { economy.policySummary(part, policy: network) }
+            uHat += summary.mean
+            if known, let e = summary.errors { absErrors += e.absolute; relErrors += e.relative } else { known = false }
+            if hasBenchmark, let d = summary.deviations { deviations += d } else { hasBenchmark = false }
         }
         var rows: [(trajectory: Int, t: Int, uHat: Double, residual: Double, residualRMS: Double, uReference: Double?)] = []
         var squares = 0.0, count = 0
         for p in 0..<X.shape[0] {
             let e = eps[p]
             squares += e.reduce(0) { $0 + $1 * $1 }; count += e.count
-            rows.append((p / (method.T + 1), p % (method.T + 1), Double(uHat.pointer[p]), e.reduce(0, +) / Double(max(e.count, 1)),
+            rows.append((p / (method.T + 1), p % (method.T + 1), uHat[p], e.reduce(0, +) / Double(max(e.count, 1)),
                          (e.reduce(0) { $0 + $1 * $1 } / Double(max(e.count, 1))).squareRoot(), reference?[p]))
         }
         let mean = { (v: [Double]) in v.reduce(0, +) / Double(max(v.count, 1)) }
-        var deviations: [Double] = [], hasBenchmark = true
-        chunked(X, size: statesPerChunk(economy)) { part in
-            guard hasBenchmark, let d = economy.benchmarkDeviations(part, policy: network) else { hasBenchmark = false; return }
-            deviations += d
-        }
         let deviation = hasBenchmark && !deviations.isEmpty ? mean(deviations) : nil
         return TestEvaluation(testMSE: squares / Double(max(count, 1)),
                               policyAbsError: known ? mean(absErrors) : nil, policyRelError: known ? mean(relErrors) : nil,

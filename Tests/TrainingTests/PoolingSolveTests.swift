@@ -1,0 +1,79 @@
+import XCTest
+import SymmetricNumerics
+import SymmetricEconomics
+import SymmetricModels
+import SymmetricTraining
+
+/// Solves with pooled subsamples (`method.pool_sample`), validation estimates on a subset of the
+/// agents (`method.val_pool_sample`), the averaged weights (`optimizer.average_decay`) and data
+/// that continue the previous paths (`method.refresh_data_from: previous`).
+final class PoolingSolveTests: TemporaryFolderTestCase {
+    override class var folderPrefix: String { "symdp-pooling" }
+
+    func quiet() -> ProgressReporter { let p = ProgressReporter(forceTerminal: false); p.quiet = true; return p }
+
+    func config(_ overrides: [String]) throws -> RunConfig {
+        var c = RunConfig()
+        for o in overrides { try c.apply(override: o) }
+        try c.validate()
+        return c
+    }
+
+    func solver(_ c: RunConfig) throws -> Solver<ModelEconomy<Float>> {
+        let compiled = try XCTUnwrap(try c.engineModel())
+        return try Solver<ModelEconomy<Float>>(config: c, progress: quiet()) { g in
+            ModelEconomy<Float>(model: compiled, architecture: c.network, expectation: c.method.expectation, generator: &g)
+        }
+    }
+
+    /// The tutorial's firms (own capacity and the mean, closed-form policy) with each training
+    /// step pooling over 8 of 64 firms and validation estimated on 16: the policy error, measured
+    /// with all 64 firms, meets the exact-pooling bar of `ModelFileSolveTests` (0.5 %).
+    func testPooledTrainingReachesTheClosedFormPolicy() throws {
+        let c = try config(["model.file=\(ModelFileSolveTests.tutorial.path)", "model.N=64", "method.omega_quadrature_nodes=3",
+                            "method.pool_sample=8", "method.val_pool_sample=16", "optimizer.average_decay=0.9", "seed=2"])
+        let s = try SolveRunner.solve(config: c, folder: RunFolder(dir.appendingPathComponent("pooled")), progress: quiet())
+        XCTAssertEqual(s.stopReason, .threshold)
+        XCTAssertLessThan(try XCTUnwrap(s.policyRelError), 0.005)
+        XCTAssertLessThan(s.testMSE, 1e-5)
+    }
+
+    /// A stop decided on the validation estimate is confirmed on every agent: the epoch that stops
+    /// records the all-agent validation MSE of the weights it keeps.
+    func testAStopIsDecidedOnEveryAgent() throws {
+        let c = try config(["model.kind=investment", "model.N=256", "method.val_pool_sample=32", "method.pool_sample=16",
+                            "optimizer.average_decay=0.9", "trainer.stopping_threshold=3e-4", "trainer.max_epochs=20",
+                            "trainer.verify_own_paths=false", "method.train_trajectories=4", "method.val_trajectories=2", "seed=3"])
+        let s = try solver(c)
+        XCTAssertEqual(s.validationSample?.subset.count, 32)
+        XCTAssertEqual(try s.fit { _, _ in }, .threshold)
+        let recorded = try XCTUnwrap(s.history.last?.valMSE)
+        let full = s.mse(s.valX, subsample: nil)
+        XCTAssertLessThanOrEqual(recorded, 3e-4)
+        XCTAssertEqual(recorded, full, accuracy: 1e-6 * full, "the stopping epoch records the all-agent value")
+    }
+
+    /// `refresh_data_from: previous`: every new path starts where the same path of the old data ended.
+    func testRefreshedPathsContinueThePreviousOnes() throws {
+        let c = try config(["model.file=\(ModelFileSolveTests.tutorial.path)", "model.N=16", "method.T=5", "method.train_trajectories=3",
+                            "method.val_trajectories=2", "method.refresh_data_every=1", "method.refresh_data_from=previous",
+                            "trainer.max_epochs=2", "trainer.stopping_threshold=0", "trainer.verify_own_paths=false"])
+        let s = try solver(c)
+        let oldTrain = s.trainX.copy(), oldVal = s.valX.copy()
+        _ = try s.fit { _, _ in }
+        for (old, new, paths) in [(oldTrain, s.trainX, 3), (oldVal, s.valX, 2)] {
+            XCTAssertEqual(new.shape, old.shape)
+            for j in 0..<paths {
+                XCTAssertEqual(new.gather([j * 6]).scalars, old.gather([j * 6 + 5]).scalars, "path \(j) continues")
+            }
+            XCTAssertNotEqual(new.scalars, old.scalars)
+        }
+    }
+
+    func testPoolSamplingIsRefusedWhereItCannotApply() throws {
+        let c = try config(["model.kind=customers", "method.pool_sample=8"])
+        XCTAssertThrowsError(try SolveRunner.solve(config: c, folder: RunFolder(dir.appendingPathComponent("customers")), progress: quiet())) { error in
+            XCTAssertEqual((error as? ConfigError)?.key, "method.pool_sample")
+        }
+    }
+}
