@@ -131,7 +131,7 @@ public enum ResourceLimits {
     /// The process's peak resident memory so far (getrusage; Linux reports kilobytes).
     public static func peakResidentBytes() -> Int {
         var usage = rusage()
-        guard getrusage(RUSAGE_SELF, &usage) == 0 else { return 0 }
+        guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
         return Int(usage.ru_maxrss) * 1024
     }
 

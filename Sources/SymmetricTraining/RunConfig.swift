@@ -37,6 +37,9 @@ public struct MethodConfig: Equatable, Sendable {
     public var poolSample = 0
     /// Agents of the validation estimate each epoch (0 = all N); a stop is confirmed on all N.
     public var valPoolSample = 1024
+    /// Validation and own-path checks measure every agent's equations (per-agent residuals),
+    /// not a fixed subsample of `firms_per_state` of them.
+    public var validateEveryAgent = false
     public init() {}
 
     /// The expectation settings of training (`omega_quadrature_nodes`) — one place for every
@@ -364,6 +367,8 @@ struct ConfigKey {
         .int("method.val_pool_sample", \.method.valPoolSample)
             .help("agents of a fixed subset that validation and the own-path checks use when N is larger (0 = all N); a stop is confirmed on all N")
             .valid("need ≥ 0 (0 = all agents)") { $0.method.valPoolSample >= 0 },
+        .bool("method.validate_every_agent", \.method.validateEveryAgent)
+            .help("validation measures every agent's equations (true) or a fixed subsample of firms_per_state of them (false: cheaper, but a few atypical agents can dominate it)"),
         .choice("method.refresh_data_from", \.method.refreshDataFrom)
             .help("initial | previous: refreshed paths start at the initial state, or continue where the previous data's paths ended (ergodic sampling)"),
         .optionalDouble("network.rho_output_scale", \.network.rhoOutputScale)

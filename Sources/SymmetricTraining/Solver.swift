@@ -202,7 +202,8 @@ public final class Solver<E: SymmetricEconomy> {
     }
 
     /// A fixed choice of equations for validation (economies that subsample; test uses all).
-    var validationSubsample: UInt64 { streams.validationSubsample }
+    /// nil with `method.validate_every_agent`: every agent's equations.
+    var validationSubsample: UInt64? { config.method.validateEveryAgent ? nil : streams.validationSubsample }
 
     /// The run's random streams (one place for every seed).
     var streams: RandomStreams { RandomStreams(seed: config.seed) }
@@ -236,6 +237,7 @@ public final class Solver<E: SymmetricEconomy> {
     /// idiosyncratic shocks; docs/performance.md measures the bias).
     func trainStep(_ indices: [Int], subsample: UInt64, pool: UInt64) -> Double {
         optimizer.zeroGrad()
+
         let k = config.method.poolSample, n = economy.agentCount
         var stepEconomy = economy, subset: [Int]?
         if k > 0 && k < n {
