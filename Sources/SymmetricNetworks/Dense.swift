@@ -61,7 +61,8 @@ extension Variable {
             let gp: Tensor<T>
             if activation == .identity { gp = g } else {
                 gp = g.copy()
-                multiplyByActivationDerivative(activation, gp.pointer, output: yp, count: n)
+                // the closure holds y itself (its storage), never a raw pointer whose owner could go
+                multiplyByActivationDerivative(activation, gp.pointer, output: y.pointer, count: n)
             }
             var grads: [Tensor<T>?] = [
                 x.requiresGrad ? Tensor.matmul(gp, weight.value) : nil,

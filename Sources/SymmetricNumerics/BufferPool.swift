@@ -43,7 +43,7 @@ public final class BufferPool: @unchecked Sendable {
 /// Owner of a tensor's contiguous buffer (reference type; tensors share it).
 public final class TensorStorage<T: TensorScalar> {
     public let count: Int
-    public let pointer: UnsafeMutablePointer<T>
+    @usableFromInline package let pointer: UnsafeMutablePointer<T>
 
     @inlinable
     public init(count: Int) {

@@ -7,11 +7,13 @@ import RealModule
 /// through `withMutablePointer`.
 public struct Tensor<T: TensorScalar> {
     public let shape: [Int]
-    public let storage: TensorStorage<T>
+    @usableFromInline package let storage: TensorStorage<T>
 
     @inlinable public var count: Int { storage.count }
     @inlinable public var rank: Int { shape.count }
-    @inlinable public var pointer: UnsafeMutablePointer<T> { storage.pointer }
+    /// Raw access to the elements: package-internal (numerics, networks, economies, training);
+    /// code outside this package reads `scalars` and builds tensors from values.
+    @inlinable package var pointer: UnsafeMutablePointer<T> { storage.pointer }
 
     /// An uninitialised tensor (callers fill every element).
     @inlinable

@@ -304,7 +304,11 @@ final class Run<E: SymmetricEconomy> {
         let testStart = DispatchTime.now().uptimeNanoseconds
         let test = solver.evaluateTest(trajectories: config.method.testTrajectories)
         let testSeconds = Double(DispatchTime.now().uptimeNanoseconds - testStart) / 1e9
-        let trainMSE = solver.mse(solver.trainX)
+        // on every agent; the training data's MSE on the validation sample's agents when N is larger
+        // (all N over every training state would cost more than the whole fit at N = 10⁶)
+        let trainMSE = solver.validationSample.map { sample in
+            solver.mse(solver.economy.restrictedStates(solver.trainX, toAgents: sample.subset), economy: sample.economy)
+        } ?? solver.mse(solver.trainX)
         let valMSE = solver.mse(solver.valX)
         let status: RunStatus?, reason: StopReason?, toThreshold: Double?, cause: DivergenceCause?
         var extra: [String: Any] = [:]
