@@ -127,6 +127,38 @@ final class NetworkTests: XCTestCase {
         }
     }
 
+    /// The fused dense op against its reference composition, `affine` then the activation as
+    /// separate ops: same values and same gradients (x, W, b).
+    func testFusedDenseMatchesTheUnfusedOps() {
+        var g = SeededGenerator(seed: 8)
+        for activation in Activation.allCases {
+            for inSize in [1, 5] {
+                let layer = Dense<Double>(inputSize: inSize, outputSize: 6, bias: true, activation: activation, generator: &g)
+                let x = Tensor<Double>.randomNormal(shape: [7, inSize], using: &g)
+                let seed = Tensor<Double>.randomNormal(shape: [7, 6], using: &g)
+                func run(_ fused: Bool) -> [Double] {
+                    for p in layer.parameters { p.zeroGrad() }
+                    let xv = Variable(x, requiresGrad: true)
+                    let pre = Variable.affine(xv, weight: layer.weight, bias: layer.bias)
+                    let reference: Variable<Double>
+                    switch activation {
+                    case .relu: reference = pre.relu()
+                    case .tanh: reference = pre.tanh()
+                    case .sigmoid: reference = pre.sigmoid()
+                    case .softplus: reference = pre.softplus()
+                    case .identity: reference = pre
+                    }
+                    let y = fused ? layer(xv) : reference
+                    y.backward(seed: seed)
+                    return y.value.scalars + xv.grad!.scalars + layer.parameters.flatMap { $0.grad!.scalars }
+                }
+                let a = run(true), b = run(false)
+                XCTAssertEqual(a.count, b.count)
+                for (u, v) in zip(a, b) { XCTAssertEqual(u, v, accuracy: 1e-12 * max(1, abs(v)), "\(activation), in \(inSize)") }
+            }
+        }
+    }
+
     func testSymmetricNetworkInputGradientMatchesFiniteDifferences() {
         var g = SeededGenerator(seed: 5)
         for phi in PhiKind.allCases {
