@@ -502,9 +502,16 @@ extension RunConfig {
         guard let text = String(data: data, encoding: .utf8) else {
             throw ConfigError(key: "", "config file '\(path)' is not UTF-8 text")
         }
-        do { return try parse(yaml: text) } catch let e as ConfigError {
+        var config: RunConfig
+        do { config = try parse(yaml: text) } catch let e as ConfigError {
             throw ConfigError(key: e.key, e.message + " (in \(path))")
         }
+        // a relative model.file is relative to the config file (as a sweep's base:), else to the working directory
+        if let file = config.modelFile, !file.hasPrefix("/") {
+            let beside = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(file).standardizedFileURL.path
+            if FileManager.default.fileExists(atPath: beside) { config.modelFile = beside }
+        }
+        return config
     }
 
     /// Parses YAML text with sections `model`, `method`, `network`, `optimizer`, `trainer`, and `seed`.

@@ -63,6 +63,22 @@ final class ModelFileSolveTests: TemporaryFolderTestCase {
         }
     }
 
+    /// A relative `model.file` in a config file is relative to that file (like a sweep's `base:`),
+    /// whatever the working directory.
+    func testARelativeModelFileIsRelativeToItsConfig() throws {
+        let sub = dir.appendingPathComponent("configs")
+        try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: Self.tutorial, to: dir.appendingPathComponent("capacity.yaml"))
+        let config = sub.appendingPathComponent("run.yaml")
+        try "model:\n  file: ../capacity.yaml\n  N: 8\n".write(to: config, atomically: true, encoding: .utf8)
+        let c = try RunConfig.load(path: config.path)
+        XCTAssertEqual(c.modelFile, dir.appendingPathComponent("capacity.yaml").standardizedFileURL.path)
+        XCTAssertEqual(try c.compiledModel().N, 8)
+        // the shipped Krusell–Smith config finds its model file from any working directory
+        let ks = try RunConfig.load(path: Self.repository.appendingPathComponent("configs/krusell_smith.yaml").path)
+        XCTAssertEqual(try ks.compiledModel().N, 1000)
+    }
+
     func testAnEditedModelFileIsRefusedWhenItsRunConfigIsReused() throws {
         let copy = dir.appendingPathComponent("m.yaml")
         try FileManager.default.copyItem(at: Self.tutorial, to: copy)
