@@ -42,13 +42,18 @@ public func agentsOfInterest(count n: Int, perState f: Int, subsample: UInt64?) 
 /// One Monte Carlo draw of N standard normal shocks, normalised to mean 0 and std 1 when asked
 /// (never zero: the mode of an N-dimensional Gaussian is not in its typical set).
 public func shockDraw<T: TensorScalar>(count n: Int, normalize: Bool, generator g: inout SeededGenerator) -> Tensor<T> {
-    var w = (0..<n).map { _ in g.normal() }
-    if normalize && n > 1 {
-        let mean = w.reduce(0, +) / Double(n)
-        let std = (w.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(n)).squareRoot()
-        w = w.map { ($0 - mean) / std }
-    }
-    return Tensor(shape: [n], scalars: w.map { T($0) })
+    let w = (0..<n).map { _ in g.normal() }
+    return Tensor(shape: [n], scalars: (normalize ? standardized(w) : w).map { T($0) })
+}
+
+/// `w` shifted and scaled to mean 0 and std 1 (population std); unchanged when it has fewer than
+/// two values or no spread.
+public func standardized(_ w: [Double]) -> [Double] {
+    guard w.count > 1 else { return w }
+    let n = Double(w.count)
+    let mean = w.reduce(0, +) / n
+    let std = (w.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / n).squareRoot()
+    return std > 0 ? w.map { ($0 - mean) / std } : w
 }
 
 /// TEST ORACLE AND SPEED BASELINE: runs of the investment model go through `models/investment.yaml`

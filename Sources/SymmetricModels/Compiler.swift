@@ -49,7 +49,7 @@ public struct CompiledModel: Sendable {
     public let file: ModelFile
     /// Parameters then derived parameters, with their values.
     public let values: [(name: String, value: Double)]
-    /// Agents in the economy (a pooled subsample's size in `ModelEconomy.restricted(to:)`).
+    /// Agents in the economy (a pooled subsample's size in `ModelEconomy.restricted(toAgents:)`).
     public internal(set) var N: Int
     /// Agent states, then the Markov states (agent- and economy-level), in the order of the
     /// state tensor's columns.

@@ -49,8 +49,12 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
     public private(set) var aggregateRule: GaussHermite
     public let ownRule: GaussHermite
     /// Per agent-level Markov state: the fixed uniforms of the one draw of everybody else's next
-    /// value, as the agents' order (ascending uniform) — matched shares, see `matchedShares`.
+    /// value, and the agents' order by them (ascending) — matched shares, see `matchedShares`.
+    public internal(set) var markovUniforms: [Int: [Double]]
     public internal(set) var markovOrder: [Int: [Int]]
+
+    /// Agents in ascending order of their uniforms.
+    static func order(_ u: [Double]) -> [Int] { Array(u.indices).sorted { u[$0] < u[$1] } }
 
     public init(model: CompiledModel, architecture: SymmetricArchitecture = SymmetricArchitecture(),
                 expectation: ExpectationSettings = ExpectationSettings(), generator g: inout SeededGenerator) {
@@ -62,12 +66,12 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
         }
         aggregateRule = GaussHermite(nodes: expectation.aggregateNodes)
         ownRule = GaussHermite(nodes: expectation.ownNodes)
-        var order: [Int: [Int]] = [:]
+        var uniforms: [Int: [Double]] = [:]
         for s in model.states.indices where model.chain(s)?.perAgent == true {
-            let u = (0..<model.N).map { _ in g.uniform() }
-            order[s] = Array(0..<model.N).sorted { u[$0] < u[$1] }
+            uniforms[s] = (0..<model.N).map { _ in g.uniform() }
         }
-        markovOrder = order
+        markovUniforms = uniforms
+        markovOrder = uniforms.mapValues(Self.order)
     }
 
     public func withAggregateQuadrature(nodes: Int) -> ModelEconomy {
@@ -200,29 +204,21 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
     /// only them — a Monte Carlo estimate of the N-agent economy's residuals (`method.pool_sample`).
     /// Their part of the one draw of idiosyncratic shocks is normalised again, and the matched-share
     /// order of agent-level Markov states keeps their relative order.
-    public func restricted(to subset: [Int]) -> ModelEconomy {
-        precondition(model.groupSizes.isEmpty, "pooled subsamples need a model without agents.groups")
+    /// nil for a model with `agents.groups` (its block networks need every group's agents).
+    public func restricted(toAgents subset: [Int]) -> ModelEconomy? {
+        guard model.groupSizes.isEmpty, !subset.isEmpty else { return nil }
         var copy = self
         copy.model.N = subset.count
         copy.draws = draws.map { draw in
             draw.map { d in
-                var w = subset.map { Double(d.pointer[$0]) }
-                if expectation.normalizeDraw && w.count > 1 {
-                    let mean = w.reduce(0, +) / Double(w.count)
-                    let std = (w.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(w.count)).squareRoot()
-                    if std > 0 { w = w.map { ($0 - mean) / std } }
-                }
-                return Tensor<T>(shape: [subset.count], scalars: w.map { T($0) })
+                let w = subset.map { Double(d.pointer[$0]) }
+                return Tensor<T>(shape: [subset.count], scalars: (expectation.normalizeDraw ? standardized(w) : w).map { T($0) })
             }
         }
-        var position = [Int: Int](minimumCapacity: subset.count)
-        for (k, i) in subset.enumerated() { position[i] = k }
-        copy.markovOrder = markovOrder.mapValues { order in order.compactMap { position[$0] } }
+        // O(K log K) per step, whatever N: the subset's own uniforms, in their order
+        copy.markovUniforms = markovUniforms.mapValues { u in subset.map { u[$0] } }
+        copy.markovOrder = copy.markovUniforms.mapValues(Self.order)
         return copy
-    }
-
-    public func restricted(toAgents subset: [Int]) -> ModelEconomy? {
-        model.groupSizes.isEmpty && !subset.isEmpty ? restricted(to: subset) : nil
     }
 
     /// One residual per equation (and per agent of interest when the equations are per agent):

@@ -153,12 +153,7 @@ public enum SolveRunner {
         let e = c.method.expectation
         let (loc, scale, x) = (c.method.X0Loc, c.method.X0Scale, c.extensions)
         // a model file: given (model.file), or the one behind model.kind (investment, productivity, two types)
-        let engine = try c.engineModel()
-        if c.method.poolSample > 0 && (engine == nil || engine?.groupSizes.isEmpty == false) {
-            throw ConfigError(key: "method.pool_sample", "pooled subsamples work for model files without agents.groups; "
-                              + "this run is \(engine == nil ? "the Swift economy of model.kind \(c.kind.rawValue)" : "a model with groups of agents") — set method.pool_sample: 0")
-        }
-        if let compiled = engine {
+        if let compiled = try c.engineModel() {
             return try AnyRun(Run(config: c, folder: folder, progress: progress) { g in
                 ModelEconomy<T>(model: compiled, architecture: c.network, expectation: e, generator: &g)
             })

@@ -145,6 +145,11 @@ public final class Solver<E: SymmetricEconomy> {
         var root = RandomStreams(seed: config.seed).root
         var netRNG = root.fork(), shockRNG = root.fork(), dataRNG = root.fork()
         economy = try makeEconomy(&shockRNG)
+        let pool = method.poolSample, n = economy.agentCount
+        if pool > 0 && pool < n && economy.restricted(toAgents: Array(0..<pool)) == nil {
+            throw ConfigError(key: "method.pool_sample", "this economy cannot be restricted to a subset of its agents (a Swift economy, or a model "
+                              + "file with agents.groups); set method.pool_sample: 0")
+        }
         network = economy.makePolicy(generator: &netRNG)
         testEconomy = economy.withAggregateQuadrature(nodes: method.testQuadratureNodes)
         optimizer = Adam(parameters: network.parameters, learningRate: config.optimizer.lr)
@@ -176,13 +181,6 @@ public final class Solver<E: SymmetricEconomy> {
             body(X.slice(axis: 0, start..<end))
             start = end
         }
-    }
-
-    /// The agents' mean policy at each state, without gradients, in chunks.
-    public func policy(_ X: Tensor<T>) -> Tensor<T> {
-        var parts: [Tensor<T>] = []
-        chunked(X, size: statesPerChunk(economy)) { parts.append(economy.meanPolicy($0, policy: network)) }
-        return parts.count == 1 ? parts[0] : Tensor.concat(parts, axis: 0)
     }
 
     /// Euler residuals ε(X), [states][equations], without gradients, in chunks (training rule
