@@ -461,8 +461,8 @@ public final class Solver<E: SymmetricEconomy> {
         let shape = [-1] + economy.stateShape
         if method.refreshDataFrom == .previous, let trainEnds = pathEnds(trainX, trajectories: method.trainTrajectories),
            let valEnds = pathEnds(valX, trajectories: method.valTrajectories) {
-            trainX = continuedPaths(from: trainEnds, generator: &g).reshaped(shape)
-            valX = continuedPaths(from: valEnds, generator: &g).reshaped(shape)
+            trainX = economy.simulate(fromEach: trainEnds, steps: method.T, policy: network, generator: &g).reshaped(shape)
+            valX = economy.simulate(fromEach: valEnds, steps: method.T, policy: network, generator: &g).reshaped(shape)
         } else {
             trainX = Self.paths(economy, from: initialState, trajectories: method.trainTrajectories, method: method, policy: network, generator: &g).reshaped(shape)
             valX = Self.paths(economy, from: initialState, trajectories: method.valTrajectories, method: method, policy: network, generator: &g).reshaped(shape)
@@ -478,11 +478,6 @@ public final class Solver<E: SymmetricEconomy> {
         let length = config.method.T + 1
         guard trajectories > 0, X.shape[0] == trajectories * length else { return nil }
         return X.gather((0..<trajectories).map { $0 * length + length - 1 })
-    }
-
-    /// One path of T steps simulated with the network from each of `starts` (fresh shocks).
-    func continuedPaths(from starts: Tensor<T>, generator g: inout SeededGenerator) -> Tensor<T> {
-        economy.simulate(fromEach: starts, steps: config.method.T, policy: network, generator: &g)
     }
 
     /// The own-path decisions in the solver's current attempt.
