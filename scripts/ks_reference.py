@@ -251,8 +251,9 @@ def draw_z_path(T, seed, pz):
     return z
 
 
-def simulate(hh, zpath, pi, kf, dist0, collect=False):
-    """dist0: (2, J) masses on kf for e = u, e (summing to u_{z_0}, 1 - u_{z_0})."""
+def simulate(hh, zpath, pi, kf, dist0, collect=False, burn=0):
+    """dist0: (2, J) masses on kf for e = u, e (summing to u_{z_0}, 1 - u_{z_0}).
+    With collect, out["histogram"] is the wealth histogram averaged over the periods t >= burn."""
     T, J = len(zpath), len(kf)
     dist = dist0.copy()
     # the start distribution may come from a path that ended in the other z: set u_{z_0} exactly
@@ -263,6 +264,7 @@ def simulate(hh, zpath, pi, kf, dist0, collect=False):
         for name in ("K_u", "K_e", "constrained", "constrained_u", "constrained_e", "gini",
                      "share_k_below_0.1", "share_k_below_1", "resource_residual", "mass_top"):
             out[name] = np.zeros(T)
+        out["histogram"] = np.zeros(J)
     max_u_fix = 0.0
     for t in range(T):
         iz = zpath[t]
@@ -293,6 +295,8 @@ def simulate(hh, zpath, pi, kf, dist0, collect=False):
             out["share_k_below_0.1"][t] = tot[kf < 0.1].sum()
             out["share_k_below_1"][t] = tot[kf < 1.0].sum()
             out["mass_top"][t] = tot[-1]
+            if t >= burn:
+                out["histogram"] += tot / (T - burn)
             Kn = float(kf @ post.sum(axis=0))
             Y = Z[iz] * K ** ALPHA * LAB[iz] ** (1 - ALPHA)
             out["resource_residual"][t] = cons + Kn - Y - (1 - DELTA) * K
@@ -428,7 +432,7 @@ def main(argv=None):
         dist = dist_end
     # final: policy under the converged ALM, simulation with statistics
     hh.solve(B, tol=egm_tol)
-    Kts, _, st, ufix = simulate(hh, zpath, pi, kf, dist, collect=True)
+    Kts, _, st, ufix = simulate(hh, zpath, pi, kf, dist, collect=True, burn=burn)
     Bfin, r2, se = regress_alm(Kts, zpath, burn)
     sl = slice(burn, T)
     Ks, zs = Kts[sl], zpath[sl]
@@ -508,7 +512,12 @@ def main(argv=None):
             "share_constrained_employed": float(st["constrained_e"][sl].mean()),
             "share_k_below_0.1": float(st["share_k_below_0.1"][sl].mean()),
             "share_k_below_1": float(st["share_k_below_1"][sl].mean()),
-            "gini_wealth": float(st["gini"][sl].mean())},
+            "gini_wealth": float(st["gini"][sl].mean()),
+            # quantiles of k in the ergodic distribution (histogram averaged over the periods after
+            # the burn-in; linear interpolation of the CDF between histogram points)
+            "k_quantiles": {f"{q:g}": float(np.interp(q / 100, np.cumsum(st["histogram"]), kf))
+                            for q in (0.1, 0.5, 1, 5, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9)},
+            "share_k_below": {f"{b:g}": float(st["histogram"][kf < b].sum()) for b in (2, 5, 10, 20)}},
         "policy_at_mean_K": {"K": Kmean, "k": REPORT_K, "table": table,
                              "euler_log10_at_k": ee_report},
         "euler_errors": {"points": "k in REPORT_K and every household-grid point in (0, 100]; K = mean K; all (z, e)",
@@ -538,6 +547,8 @@ def main(argv=None):
     p(f"  share with k'=0: {d['share_constrained_kprime_eq_0']:.5f} (u {d['share_constrained_unemployed']:.5f},"
       f" e {d['share_constrained_employed']:.5f}); share k<0.1: {d['share_k_below_0.1']:.5f}; k<1: {d['share_k_below_1']:.5f}")
     p(f"  Gini of wealth: {d['gini_wealth']:.4f}")
+    p("  ergodic quantiles of k: " + ", ".join(f"{q}%: {v:.2f}" for q, v in d["k_quantiles"].items()))
+    p("  ergodic share of k below: " + ", ".join(f"{b}: {v:.4f}" for b, v in d["share_k_below"].items()))
     p(f"  Euler errors (log10, K = mean K): mean {ee_mean:.2f}  max {ee_max:.2f}"
       f" (worst at k={ee_all['worst']['k']:.4g}, {ee_all['worst']['state']})")
     p(f"  policy at K = {Kmean:.3f}:")
