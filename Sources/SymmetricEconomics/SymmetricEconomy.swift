@@ -70,6 +70,11 @@ public protocol SymmetricEconomy {
     /// parameters), or nil when the economy cannot be restricted: cheap validation estimates.
     func restricted(toAgents subset: [Int]) -> Self?
 
+    /// The economy for training steps, whose agents of interest have their own states drawn from
+    /// the model's training distribution with probability `share` (model files with
+    /// `agents.interest`); validation and test keep the economy itself. Others return themselves.
+    func drawingInterestStates(share: Double) -> Self
+
     /// The states of the agents `subset` in the rows `rows` of X (all rows when nil),
     /// [rows, subset.count, …] from [b, stateShape…].
     func restrictedStates(_ X: Tensor<Scalar>, rows: [Int]?, toAgents subset: [Int]) -> Tensor<Scalar>
@@ -92,6 +97,7 @@ extension SymmetricEconomy {
                       deviations: benchmarkDeviations(X, policy: policy))
     }
     public func restricted(toAgents subset: [Int]) -> Self? { nil }
+    public func drawingInterestStates(share: Double) -> Self { self }
     public func restrictedStates(_ X: Tensor<Scalar>, rows: [Int]?, toAgents subset: [Int]) -> Tensor<Scalar> {
         let n = stateShape[0], inner = stateShape.dropFirst().reduce(1, *)
         let rows = rows ?? Array(0..<X.shape[0])

@@ -81,6 +81,9 @@ public struct CompiledModel: Sendable {
     public let statistics: [(name: String, ir: IR)]
     /// Initial value of each state, drawn per agent (`normal`, `uniform` allowed).
     public let initial: [Expression]
+    /// `agents.interest`: states whose values for the agents of interest in training are drawn
+    /// afresh (same rules as `initial`), with their expressions.
+    public let interest: [(state: Int, expression: Expression)]
     /// Residuals are per agent of interest (some equation depends on the agent's own states or shocks).
     public let perAgentResiduals: Bool
     /// Agent shocks the expectation integrates by Gauss–Hermite for the agent of interest.
@@ -442,11 +445,25 @@ public enum ModelCompiler {
                 }
                 throw ModelFileError(d.location, "initial value for '\(d.name)', which is not an agent state. States: \(states.joined(separator: ", "))")
             }
-            try checkInitial(d.expression, constants: constants)
+            try checkInitial(d.expression, constants: constants, section: "agents.initial")
             initial[i] = d.expression
         }
         for (i, s) in states.enumerated() where i < continuousStates && initial[i] == nil {
             throw ModelFileError(file.states[i].1, "state '\(s)' has no initial value: add '\(s): <expression>' under agents.initial (e.g. abs(normal(1, 0.1)))")
+        }
+
+        // Own states of the agents of interest in training (optional).
+        var interest: [(state: Int, expression: Expression)] = []
+        for d in file.interest {
+            guard let i = states.firstIndex(of: d.name), i < continuousStates else {
+                if file.markov.contains(where: { $0.name == d.name }) {
+                    throw ModelFileError(d.location, "'\(d.name)' is a Markov state: agents.interest draws continuous agent states only (the agents of interest keep their Markov states)")
+                }
+                throw ModelFileError(d.location, "agents.interest gives '\(d.name)', which is not an agent state. States: \(states[..<continuousStates].joined(separator: ", "))")
+            }
+            guard !interest.contains(where: { $0.state == i }) else { throw ModelFileError(d.location, "'\(d.name)' appears twice in agents.interest") }
+            try checkInitial(d.expression, constants: constants, section: "agents.interest")
+            interest.append((i, d.expression))
         }
 
         // Analyses.
@@ -494,7 +511,7 @@ public enum ModelCompiler {
                              attributes: attributes, residualsPerGroup: residualsPerGroup, controls: controls,
                              definitions: zip(definitionNames, definitionIRs).map { ($0, $1) }, transitions: transitionIRs,
                              equations: equations, simulate: simulate, exact: exact, benchmark: benchmark, statistics: statistics,
-                             initial: initial.map { $0! }, perAgentResiduals: perAgentResiduals,
+                             initial: initial.map { $0! }, interest: interest, perAgentResiduals: perAgentResiduals,
                              ownQuadratureShocks: ownShocks.sorted())
     }
 
@@ -617,15 +634,15 @@ public enum ModelCompiler {
     }
 
     /// Checks an initial-value expression: parameters, numbers, functions, `normal(m, s)`, `uniform(a, b)`.
-    static func checkInitial(_ e: Expression, constants: [String: Double]) throws {
+    static func checkInitial(_ e: Expression, constants: [String: Double], section: String = "agents.initial") throws {
         switch e {
         case .number: return
-        case .negate(let a, _): try checkInitial(a, constants: constants)
-        case .binary(_, let a, let b, _): try checkInitial(a, constants: constants); try checkInitial(b, constants: constants)
+        case .negate(let a, _): try checkInitial(a, constants: constants, section: section)
+        case .binary(_, let a, let b, _): try checkInitial(a, constants: constants, section: section); try checkInitial(b, constants: constants, section: section)
         case .symbol(let name, _, let at):
             guard constants[name] != nil else {
                 let hint = closestName(name, in: Array(constants.keys)).map { " Did you mean '\($0)'?" } ?? ""
-                throw ModelFileError(at, "'\(name)' is not a parameter; initial values may use parameters, numbers, normal(m, s) and uniform(a, b).\(hint)")
+                throw ModelFileError(at, "'\(name)' is not a parameter; \(section) may use parameters, numbers, normal(m, s) and uniform(a, b).\(hint)")
             }
         case .call(let name, let args, let at):
             if name == "normal" || name == "uniform" {
@@ -633,9 +650,9 @@ public enum ModelCompiler {
             } else if let f = BuiltinFunction(rawValue: name) {
                 guard args.count == f.arity else { throw ModelFileError(at, "\(name) takes \(f.arity) argument(s), got \(args.count)") }
             } else {
-                throw ModelFileError(at, "\(name)(...) is not allowed in agents.initial; use normal(m, s), uniform(a, b) and \(BuiltinFunction.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw ModelFileError(at, "\(name)(...) is not allowed in \(section); use normal(m, s), uniform(a, b) and \(BuiltinFunction.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            for a in args { try checkInitial(a, constants: constants) }
+            for a in args { try checkInitial(a, constants: constants, section: section) }
         }
     }
 

@@ -52,6 +52,9 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
     /// value, and the agents' order by them (ascending) — matched shares, see `matchedShares`.
     public internal(set) var markovUniforms: [Int: [Double]]
     public internal(set) var markovOrder: [Int: [Int]]
+    /// Share of the agents of interest whose own `agents.interest` states are drawn afresh in each
+    /// residual evaluation with a subsample seed (the training economy; 0 elsewhere).
+    public private(set) var interestShare = 0.0
 
     /// Agents in ascending order of their uniforms.
     static func order(_ u: [Double]) -> [Int] { Array(u.indices).sorted { u[$0] < u[$1] } }
@@ -72,6 +75,35 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
         }
         markovUniforms = uniforms
         markovOrder = uniforms.mapValues(Self.order)
+    }
+
+    public func drawingInterestStates(share: Double) -> ModelEconomy {
+        guard !model.interest.isEmpty, model.perAgentResiduals else { return self }
+        var copy = self
+        copy.interestShare = min(max(share, 0), 1)
+        return copy
+    }
+
+    /// The agents of interest's states that `agents.interest` redraws, [B, 1, 1, F] per state:
+    /// with probability `interestShare` a fresh draw of the state's expression, else the agent's
+    /// own value in X. Deterministic in `seed`.
+    public func interestDraws(_ X: Tensor<T>, agents: [Int], seed: UInt64) -> [Int: Variable<T>] {
+        let b = X.shape[0], d = model.states.count, f = agents.count
+        let constants = Dictionary(uniqueKeysWithValues: model.values.map { ($0.name, $0.value) })
+        var g = SeededGenerator(seed: seed ^ 0x6A09_E667_F3BC_C908)
+        var out: [Int: Variable<T>] = [:]
+        for (s, expression) in model.interest {
+            let t = Tensor<T>(uninitializedShape: [b, 1, 1, f])
+            for r in 0..<b {
+                for (c, i) in agents.enumerated() {
+                    let draw = g.uniform() < interestShare
+                    t.pointer[r * f + c] = draw ? T(ModelCompiler.drawInitial(expression, constants: constants, generator: &g))
+                        : X.pointer[(r * N + i) * d + s]
+                }
+            }
+            out[s] = Variable(t)
+        }
+        return out
     }
 
     public func withAggregateQuadrature(nodes: Int) -> ModelEconomy {
@@ -228,7 +260,8 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
         let firms = model.residualsPerGroup ? Self.groupRepresentatives(model.groupSizes)
             : model.perAgentResiduals ? agentsOfInterest(count: N, perState: expectation.firmsPerState, subsample: subsample) : [0]
         let a = model.perAgentResiduals ? firms.count : 1
-        let ev = expectationEvaluation(X, policy: policy, agentsOfInterest: firms)
+        let draws = interestShare > 0 && model.perAgentResiduals ? subsample.map { interestDraws(X.value, agents: firms, seed: $0) } : nil
+        let ev = expectationEvaluation(X, policy: policy, agentsOfInterest: firms, interestStates: draws ?? [:])
         let parts = model.equations.map { eq in
             ev.tensor(ev.evaluate(eq.ir, .current, .interest), shape: [b, 1, 1, a]).reshaped([b, a])
         }

@@ -8,7 +8,11 @@ extension ModelEconomy {
     /// aggregate grid (economy-level Markov states' next values × Gauss–Hermite over economy
     /// shocks), the own grid of the agents of interest, everybody else's shocks from the fixed
     /// draw and their Markov states from the matched-share draw, and the weights.
-    func expectationEvaluation(_ X: Variable<T>, policy: ModelPolicy<T>?, agentsOfInterest firms: [Int]) -> Evaluation<T> {
+    ///
+    /// - Parameter interestStates: own states of the agents of interest that replace theirs in X
+    ///   ([B or 1, 1, 1, F] by state index; `agents.interest` in training).
+    func expectationEvaluation(_ X: Variable<T>, policy: ModelPolicy<T>?, agentsOfInterest firms: [Int],
+                               interestStates: [Int: Variable<T>] = [:]) -> Evaluation<T> {
         let aggregate = aggregateAxes, own = ownAxes
         let kSizes = aggregate.map(\.size), jSizes = own.map(\.size)
         let k = kSizes.reduce(1, *), j = jSizes.reduce(1, *), f = firms.count, b = X.shape[0]
@@ -102,6 +106,7 @@ extension ModelEconomy {
         }
         let ev = Evaluation<T>(model: model, states: states, agentsOfInterest: firms, shocks: source, aggregateNodes: k, ownNodes: j,
                                network: policy.map { networkOutput(policy: $0, X: X) })
+        ev.interestOverride = interestStates
         let aggregateWeights = (0..<k).map { kk in
             aggregate.enumerated().reduce(1.0) { w, e in
                 if case .shock = e.element.axis { return w * aggregateRule.weights[kCoordinates[kk][e.offset]] }

@@ -61,6 +61,8 @@ public struct ModelFile: Sendable {
     public var groupAttributes: [(name: String, values: [Expression], location: SourceLocation)] = []
     public var groupsLocation: SourceLocation?
     public var initial: [Named] = []
+    /// `agents.interest`: own states of the agents of interest in training steps, drawn afresh.
+    public var interest: [Named] = []
     public var shocks: [Shock] = []
     public var markov: [Markov] = []
     public var policies: [Policy] = []
@@ -244,6 +246,7 @@ public struct ModelFile: Sendable {
                     switch ak.string ?? "" {
                     case "states": file.states = try names(av, "agents.states")
                     case "initial": file.initial = try namedExpressions(av, "agents.initial")
+                    case "interest": file.interest = try namedExpressions(av, "agents.interest")
                     case "groups":
                         file.groupsLocation = loc(ak)
                         for (gk, gv) in try mapping(av, "agents.groups") {
@@ -256,8 +259,8 @@ public struct ModelFile: Sendable {
                         }
                         if file.groupSizes.isEmpty { throw ModelFileError(loc(ak), "agents.groups needs sizes: [n_1, n_2, …], the agents in each group") }
                     case let other:
-                        let hint = closestName(other, in: ["states", "initial", "groups"]).map { " Did you mean '\($0)'?" } ?? ""
-                        throw ModelFileError(loc(ak), "unknown key '\(other)' in 'agents'.\(hint) Keys: states, initial, groups")
+                        let hint = closestName(other, in: ["states", "initial", "interest", "groups"]).map { " Did you mean '\($0)'?" } ?? ""
+                        throw ModelFileError(loc(ak), "unknown key '\(other)' in 'agents'.\(hint) Keys: states, initial, interest, groups")
                     }
                 }
             case "shocks":

@@ -17,6 +17,10 @@ public struct LongSimulation {
     public var eulerEvery = 10
     /// Grid of the first agent state for `policy_grid.csv` (default: quantiles of the last cross-section).
     public var policyGrid: [Double]? = nil
+    /// Evaluate `policy_grid.csv` at this mean of the first agent state (e.g. another solution's
+    /// mean capital, to compare policies at the same aggregate): the kept cross-section closest to
+    /// it, scaled so that its mean is exactly this. Default: the ergodic mean of the simulation.
+    public var policyGridMean: Double? = nil
     public init() {}
 
     public struct Result {
@@ -169,7 +173,7 @@ public struct LongSimulation {
         let m = economy.model, N = m.N, d = m.states.count
         func values(_ X: Tensor<T>, _ s: Int) -> [Double] { (0..<N).map { Double(X.pointer[$0 * d + s]) } }
         let means = snapshots.map { values($0.X, first).reduce(0, +) / Double(N) }
-        let ergodicMean = means.reduce(0, +) / Double(means.count)
+        let ergodicMean = policyGridMean ?? means.reduce(0, +) / Double(means.count)
         let all = snapshots.flatMap { values($0.X, first) }.sorted()
         let grid = policyGrid ?? [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99].map { all[min(all.count - 1, Int($0 * Double(all.count)))] }
         let economyStates = m.states.indices.filter { m.isEconomyLevel($0) }
@@ -180,11 +184,18 @@ public struct LongSimulation {
             for (v, value) in m.chain(z)!.values.enumerated() {
                 let candidates = snapshots.indices.filter { Int(Double(snapshots[$0].X.pointer[z]).rounded()) == v }
                 guard let best = candidates.min(by: { abs(means[$0] - ergodicMean) < abs(means[$1] - ergodicMean) }) else { continue }
-                cases.append(("\(m.states[z])=\(formatDouble(value))", snapshots[best].X))
+                cases.append(("\(m.states[z])=\(formatDouble(value))", rescaled(snapshots[best].X, mean: means[best])))
             }
         } else {
             let best = means.indices.min { abs(means[$0] - ergodicMean) < abs(means[$1] - ergodicMean) }!
-            cases.append(("", snapshots[best].X))
+            cases.append(("", rescaled(snapshots[best].X, mean: means[best])))
+        }
+        /// With `policyGridMean`, the kept state's first agent state scaled to that mean.
+        func rescaled(_ X: Tensor<T>, mean: Double) -> Tensor<T> {
+            guard let target = policyGridMean, mean != 0 else { return X }
+            var scalars = X.scalars
+            for i in 0..<N { scalars[i * d + first] = T(Double(scalars[i * d + first]) * target / mean) }
+            return Tensor(shape: X.shape, scalars: scalars)
         }
         let markovCombos: [[Int]] = agentMarkov.reduce([[]]) { acc, s in acc.flatMap { c in (0..<m.chain(s)!.values.count).map { c + [$0] } } }
         var header = ["case", "mean_" + m.states[first]] + agentMarkov.map { m.states[$0] } + [m.states[first]]

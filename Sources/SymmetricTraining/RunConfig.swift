@@ -40,6 +40,9 @@ public struct MethodConfig: Equatable, Sendable {
     /// Validation and own-path checks measure every agent's equations (per-agent residuals),
     /// not a fixed subsample of `firms_per_state` of them.
     public var validateEveryAgent = false
+    /// Share of the agents of interest in a training step whose own states are drawn from the
+    /// model file's `agents.interest` (when it has one) instead of read from the data.
+    public var interestShare = 0.5
     public init() {}
 
     /// The expectation settings of training (`omega_quadrature_nodes`) — one place for every
@@ -369,6 +372,9 @@ struct ConfigKey {
             .valid("need ≥ 0 (0 = all agents)") { $0.method.valPoolSample >= 0 },
         .bool("method.validate_every_agent", \.method.validateEveryAgent)
             .help("validation measures every agent's equations (true) or a fixed subsample of firms_per_state of them (false: cheaper, but a few atypical agents can dominate it)"),
+        .double("method.interest_share", \.method.interestShare)
+            .help("share of the agents of interest per training step whose own states are drawn from the model file's agents.interest, when it has one (validation and test never are)")
+            .valid("need 0 ≤ share ≤ 1") { $0.method.interestShare >= 0 && $0.method.interestShare <= 1 },
         .choice("method.refresh_data_from", \.method.refreshDataFrom)
             .help("initial | previous: refreshed paths start at the initial state, or continue where the previous data's paths ended (ergodic sampling)"),
         .optionalDouble("network.rho_output_scale", \.network.rhoOutputScale)

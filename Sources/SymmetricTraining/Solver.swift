@@ -78,6 +78,9 @@ public final class Solver<E: SymmetricEconomy> {
     public let config: RunConfig
     /// The economy with the training rule over ω (`method.omega_quadrature_nodes`).
     public let economy: E
+    /// The economy of training steps: `economy`, whose agents of interest draw their own states
+    /// from the model's `agents.interest` with probability `method.interest_share`.
+    public let trainingEconomy: E
     /// The same economy with the test rule (`method.test_quadrature_nodes`) for test metrics.
     public let testEconomy: E
     public let network: E.Policy
@@ -150,6 +153,7 @@ public final class Solver<E: SymmetricEconomy> {
             throw ConfigError(key: "method.pool_sample", "this economy cannot be restricted to a subset of its agents (a Swift economy, or a model "
                               + "file with agents.groups); set method.pool_sample: 0")
         }
+        trainingEconomy = economy.drawingInterestStates(share: method.interestShare)
         network = economy.makePolicy(generator: &netRNG)
         testEconomy = economy.withAggregateQuadrature(nodes: method.testQuadratureNodes)
         optimizer = Adam(parameters: network.parameters, learningRate: config.optimizer.lr)
@@ -237,10 +241,10 @@ public final class Solver<E: SymmetricEconomy> {
         optimizer.zeroGrad()
 
         let k = config.method.poolSample, n = economy.agentCount
-        var stepEconomy = economy, subset: [Int]?
+        var stepEconomy = trainingEconomy, subset: [Int]?
         if k > 0 && k < n {
             let s = randomSubset(count: n, size: k, seed: pool)
-            if let e = economy.restricted(toAgents: s) { stepEconomy = e; subset = s }
+            if let e = trainingEconomy.restricted(toAgents: s) { stepEconomy = e; subset = s }
         }
         let chunk = statesPerChunk(stepEconomy)
         var total = 0.0, start = 0
@@ -327,42 +331,13 @@ public final class Solver<E: SymmetricEconomy> {
             }
             let lr = schedule.rate(epoch: localEpoch)
             optimizer.learningRate = lr
-            let points = trainX.shape[0]
-            var order = Array(0..<points)
-            if method.shuffle {
-                var g = streams.shuffle(epoch: epoch)
-                order.seededShuffle(using: &g)
+            guard let trainMSE = trainEpoch(epoch: epoch, localEpoch: localEpoch, batchSize: batchSize, firstFiniteLoss: &firstFiniteLoss, elapsed: elapsed) else {
+                return .diverged
             }
-            var batchCount = 0, lossSum = 0.0
-            let batches = (points + batchSize - 1) / batchSize
-            average?.unload()   // train the optimiser's iterate; the average is loaded for validation below
-            for b in 0..<batches {
-                let idx = Array(order[(b * batchSize)..<min(points, (b + 1) * batchSize)])
-                let loss = trainStep(idx, subsample: streams.subsample(epoch: epoch, batch: b), pool: streams.pool(epoch: epoch, batch: b))
-                if !loss.isFinite {
-                    let cause = DivergenceCause.diagnose(optimizerSteps: optimizer.step, lossBefore: firstFiniteLoss)
-                    divergenceCause = cause
-                    progress.message("training diverged at epoch \(epoch + 1), batch \(b + 1): the loss is \(loss). The best checkpoint is kept. "
-                                     + cause.advice(lr: config.optimizer.lr))
-                    return .diverged
-                }
-                if firstFiniteLoss == nil { firstFiniteLoss = loss }
-                lossSum += loss; batchCount += 1
-                progress.step(epoch: localEpoch, maxEpochs: tc.maxEpochs, batch: b + 1, batches: batches, loss: lossSum / Double(batchCount),
-                              elapsed: elapsed(), lastValMSE: history.last?.valMSE, policyError: history.last?.valPolicyRelError)
-            }
-            average?.load()
-            var valMSE = mse(sampledValX, economy: validationSample?.economy, subsample: validationSubsample)
-            let policyErr = policyRelError(sampledValX, economy: validationSample?.economy)
-            if validationSample != nil && valMSE <= tc.stoppingThreshold {
-                // the estimate says stop: decide on every agent
-                let full = mse(valX, subsample: validationSubsample)
-                progress.message("val MSE on \(validationSample!.subset.count) agents \(sci(valMSE)), on all \(economy.agentCount): \(sci(full))")
-                valMSE = full
-            }
+            let (valMSE, policyErr) = validate()
             epochsDone += 1
             let t = elapsed()
-            let record = EpochRecord(epoch: epochsDone, lr: lr, trainMSE: lossSum / Double(batchCount), valMSE: valMSE,
+            let record = EpochRecord(epoch: epochsDone, lr: lr, trainMSE: trainMSE, valMSE: valMSE,
                                      valPolicyRelError: policyErr, seconds: t, attempt: attempt)
             history.append(record)
             if !valMSE.isFinite || valMSE > tc.divergenceThreshold {
@@ -399,6 +374,53 @@ public final class Solver<E: SymmetricEconomy> {
             if let maxTime = tc.maxTime, t >= maxTime { return .maxTime }
         }
         return .maxEpochs
+    }
+
+    /// One pass over the training points in shuffled mini-batches: the plain training loop.
+    /// Trains the optimiser's iterate and leaves the average (if any) loaded for validation.
+    /// Returns the mean batch loss, or nil when a loss is not finite (the cause is recorded and
+    /// reported).
+    func trainEpoch(epoch: Int, localEpoch: Int, batchSize: Int, firstFiniteLoss: inout Double?, elapsed: () -> Double) -> Double? {
+        let points = trainX.shape[0]
+        var order = Array(0..<points)
+        if config.method.shuffle {
+            var g = streams.shuffle(epoch: epoch)
+            order.seededShuffle(using: &g)
+        }
+        var batchCount = 0, lossSum = 0.0
+        let batches = (points + batchSize - 1) / batchSize
+        average?.unload()
+        defer { average?.load() }
+        for b in 0..<batches {
+            let idx = Array(order[(b * batchSize)..<min(points, (b + 1) * batchSize)])
+            let loss = trainStep(idx, subsample: streams.subsample(epoch: epoch, batch: b), pool: streams.pool(epoch: epoch, batch: b))
+            if !loss.isFinite {
+                let cause = DivergenceCause.diagnose(optimizerSteps: optimizer.step, lossBefore: firstFiniteLoss)
+                divergenceCause = cause
+                progress.message("training diverged at epoch \(epoch + 1), batch \(b + 1): the loss is \(loss). The best checkpoint is kept. "
+                                 + cause.advice(lr: config.optimizer.lr))
+                return nil
+            }
+            if firstFiniteLoss == nil { firstFiniteLoss = loss }
+            lossSum += loss; batchCount += 1
+            progress.step(epoch: localEpoch, maxEpochs: config.trainer.maxEpochs, batch: b + 1, batches: batches, loss: lossSum / Double(batchCount),
+                          elapsed: elapsed(), lastValMSE: history.last?.valMSE, policyError: history.last?.valPolicyRelError)
+        }
+        return lossSum / Double(max(batchCount, 1))
+    }
+
+    /// Validation MSE and policy error of the current weights: the estimate on the validation
+    /// sample when there is one, confirmed on every agent when it reaches the threshold (so the
+    /// recorded value that stops a run is always the all-agent one).
+    func validate() -> (mse: Double, policyError: Double?) {
+        var valMSE = mse(sampledValX, economy: validationSample?.economy, subsample: validationSubsample)
+        let policyErr = policyRelError(sampledValX, economy: validationSample?.economy)
+        if let sample = validationSample, valMSE <= config.trainer.stoppingThreshold {
+            let full = mse(valX, subsample: validationSubsample)
+            progress.message("val MSE on \(sample.subset.count) agents \(sci(valMSE)), on all \(economy.agentCount): \(sci(full))")
+            valMSE = full
+        }
+        return (valMSE, policyErr)
     }
 
     /// Simulates validation-sized paths with the network itself (fresh shocks) and checks that

@@ -21,12 +21,17 @@ struct SimulateCommand: ParsableCommand {
     @Option(name: .customLong("N"), help: "Agents in the simulation (default: the run's N).") var N: Int?
     @Option(help: "Measure Euler errors every this many periods.") var eulerEvery = 10
     @Option(help: "Grid of the first agent state for policy_grid.csv, e.g. 0,1,5,10,40 (default: quantiles of the simulated cross-section).") var grid: String?
+    @Option(help: "Evaluate policy_grid.csv at this mean of the first agent state (the kept cross-section closest to it, rescaled to it), e.g. a reference solution's mean capital (default: the simulation's ergodic mean).") var gridMean: Double?
     @Flag(help: "No progress output.") var quiet = false
 
     func run() throws {
         do {
             var sim = LongSimulation()
             sim.periods = periods; sim.burnIn = burnIn; sim.seed = seed; sim.N = N; sim.eulerEvery = eulerEvery
+            if let gridMean {
+                guard gridMean.isFinite && gridMean > 0 else { throw ValidationError("--grid-mean must be a positive number, got \(gridMean)") }
+                sim.policyGridMean = gridMean
+            }
             if let grid {
                 let values = grid.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
                 guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else { throw ValidationError("--grid must be numbers separated by commas, e.g. 0,1,5,10,40") }
