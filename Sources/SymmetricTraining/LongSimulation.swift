@@ -75,6 +75,9 @@ public struct LongSimulation {
         let agentStates = m.states.indices.filter { !m.isEconomyLevel($0) }
         var columns = ["t"] + economyStates.map { m.states[$0] } + agentStates.map { "mean_" + m.states[$0] }
         columns += m.statistics.map(\.name)
+        // inequality of each continuous agent state across agents, per period
+        let continuous = agentStates.filter { m.chain($0) == nil }
+        columns += continuous.map { "gini_" + m.states[$0] }
         var g = SeededGenerator(seed: seed)
         var X = economy.initialState(generator: &g).reshaped([1] + economy.stateShape)
         var rows: [[Double]] = []
@@ -91,6 +94,7 @@ public struct LongSimulation {
             for s in economyStates { row.append(report[s].values[0]) }
             for s in agentStates { row.append(report[s].values[0]) }
             for stat in m.statistics { row.append(economy.statistic(stat.ir, X, policy: policy)) }
+            for s in continuous { row.append(Self.gini((0..<N).map { Double(X.pointer[$0 * d + s]) })) }
             rows.append(row)
             if t >= burn && (t - burn) % max(1, eulerEvery) == 0 {
                 let r = withoutGradients { economy.eulerResidual(Variable(X), policy: policy, subsample: nil).value }
@@ -102,7 +106,6 @@ public struct LongSimulation {
                 let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                 progress.message(String(format: "simulated %d of %d periods (%.1f s)", t + 1, periods, elapsed))
             }
-            _ = d
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let kept = Array(rows.dropFirst(burn))
@@ -259,3 +262,14 @@ public struct LongSimulation {
     }
 }
 
+extension LongSimulation {
+    /// Gini coefficient of `values`: Σ_i (2i − n − 1) x_(i) / (n Σ x) over the sorted values
+    /// (0 for equal values; nan when the sum is not positive).
+    public static func gini(_ values: [Double]) -> Double {
+        let x = values.sorted(), n = Double(x.count), total = x.reduce(0, +)
+        guard total > 0 else { return .nan }
+        var weighted = 0.0
+        for (i, v) in x.enumerated() { weighted += (2 * Double(i + 1) - n - 1) * v }
+        return weighted / (n * total)
+    }
+}

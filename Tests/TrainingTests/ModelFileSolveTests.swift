@@ -1,5 +1,7 @@
 import XCTest
 import SymmetricTraining
+import SymmetricNumerics
+import Foundation
 
 /// End-to-end solves of model files: the documentation's tutorial model (closed-form policy
 /// u = A + B x + C mean(x), derived in docs/model-files.md) and the shipped investment model.
@@ -58,6 +60,8 @@ final class ModelFileSolveTests: TemporaryFolderTestCase {
         let meanX = try XCTUnwrap((overall["mean_x"] as? [String: Double])?["mean"])
         XCTAssertEqual(meanX, steady, accuracy: 0.005 * steady)
         XCTAssertLessThan(try XCTUnwrap(r.summary["euler_error_log10_mean"] as? Double), -2.5)
+        let gini = try XCTUnwrap((overall["gini_x"] as? [String: Double])?["mean"], "simulation.json has the Gini of x")
+        XCTAssertTrue(gini > 0 && gini < 1, "\(gini)")
         for name in ["simulation.csv", "simulation.json", "policy_grid.csv", "policy.svg", "distribution.svg"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: folder.url.appendingPathComponent(name).path), name)
         }
@@ -77,6 +81,20 @@ final class ModelFileSolveTests: TemporaryFolderTestCase {
         // the shipped Krusell–Smith config finds its model file from any working directory
         let ks = try RunConfig.load(path: Self.repository.appendingPathComponent("configs/krusell_smith.yaml").path)
         XCTAssertEqual(try ks.compiledModel().N, 1000)
+    }
+
+    /// `gini_<state>` in `symdp simulate`: closed forms and the O(n²) definition
+    /// Σ_ij |x_i − x_j| / (2 n² mean).
+    func testGiniMatchesClosedFormsAndTheDefinition() {
+        XCTAssertEqual(LongSimulation.gini([3, 3, 3, 3]), 0, accuracy: 1e-15)
+        XCTAssertEqual(LongSimulation.gini([0, 0, 0, 0, 5]), 4.0 / 5, accuracy: 1e-15)
+        XCTAssertEqual(LongSimulation.gini((1...100).map(Double.init)), 99.0 / 300, accuracy: 1e-14)
+        XCTAssertTrue(LongSimulation.gini([0, 0]).isNaN)
+        var g = SeededGenerator(seed: 5)
+        let x = (0..<257).map { _ in Foundation.exp(0.7 * g.normal()) }
+        let mean = x.reduce(0, +) / Double(x.count)
+        let pairs = x.reduce(0.0) { acc, a in acc + x.reduce(0.0) { $0 + abs(a - $1) } }
+        XCTAssertEqual(LongSimulation.gini(x.shuffled()), pairs / (2 * Double(x.count * x.count) * mean), accuracy: 1e-12)
     }
 
     func testAnEditedModelFileIsRefusedWhenItsRunConfigIsReused() throws {

@@ -1,0 +1,98 @@
+import XCTest
+import SymmetricNumerics
+import SymmetricNetworks
+import SymmetricEconomics
+import SymmetricModels
+
+/// `agents.interest`: in training steps a share of the agents of interest have their own states
+/// drawn from the file's training distribution (`method.interest_share`); validation and test
+/// never do.
+final class InterestDrawTests: XCTestCase {
+    /// The Krusell–Smith file's text with an `agents.interest` block drawing k from `interest`
+    /// (inserted after agents.initial).
+    func krusellSmithText(interest: String) throws -> String {
+        let text = try String(contentsOf: modelsFolder.appendingPathComponent("krusell_smith.yaml"), encoding: .utf8)
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let initial = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("    k: k0_mean") }, "test setup: agents.initial's k in krusell_smith.yaml")
+        lines.insert(contentsOf: ["  interest:", "    k: \(interest)"], at: initial + 1)
+        return lines.joined(separator: "\n")
+    }
+
+    func krusellSmith(interest: String, _ overrides: [String: Double]) throws -> CompiledModel {
+        try ModelCompiler.compile(try ModelFile.parse(yaml: try krusellSmithText(interest: interest), path: "krusell_smith.yaml"), overrides: overrides)
+    }
+
+    func economy(_ m: CompiledModel) -> (ModelEconomy<Double>, ModelPolicy<Double>, Tensor<Double>) {
+        var g = SeededGenerator(seed: 11)
+        var e = ExpectationSettings(); e.firmsPerState = 5
+        let economy = ModelEconomy<Double>(model: m, architecture: smallArchitecture(), expectation: e, generator: &g)
+        let policy = economy.makePolicy(generator: &g)
+        let X0 = economy.initialState(generator: &g)
+        let X = economy.simulate(from: X0, trajectories: 2, steps: 2, policy: nil, generator: &g).reshaped([-1] + economy.stateShape)
+        return (economy, policy, X)
+    }
+
+    /// When every household holds k0_mean and agents.interest draws exactly k0_mean, the drawn
+    /// states are the households' own: the residuals and gradients through the override (the
+    /// network evaluated on the drawn own states, their own k' and c') equal those read off the
+    /// cross-section, to rounding.
+    func testDrawingTheAgentsOwnStatesChangesNothing() throws {
+        let m = try krusellSmith(interest: "k0_mean", ["N": 40, "k0_spread": 0])
+        XCTAssertEqual(m.interest.map(\.state), [m.states.firstIndex(of: "k")!])
+        let (economy, policy, X) = economy(m)
+        let training = economy.drawingInterestStates(share: 1)
+        XCTAssertEqual(training.interestShare, 1)
+        let a = residualsAndGradients(economy, policy, X, subsample: 7)
+        let b = residualsAndGradients(training, policy, X, subsample: 7)
+        XCTAssertLessThan(maxRelativeDifference(b.residuals, a.residuals, scale: 1e-8), 1e-10)
+        XCTAssertLessThan(maxRelativeDifference(b.gradients, a.gradients, scale: 1e-8), 1e-10)
+    }
+
+    /// Share 1: every drawn k is uniform on [0, 150] (mean 75, std 150/√12 ≈ 43.3 within 4σ of the
+    /// sampling error); share 0.5: about half of the agents of interest keep their own k; the draws
+    /// are deterministic in the step's seed; validation (no seed) and share 0 are untouched.
+    func testDrawsFollowTheDistributionAndShare() throws {
+        let m = try krusellSmith(interest: "uniform(0, 150)", ["N": 60])
+        let (economy, policy, X) = economy(m)
+        let k = m.states.firstIndex(of: "k")!, d = m.states.count, b = X.shape[0]
+        let agents = Array(0..<60)
+        let all = economy.drawingInterestStates(share: 1).interestDraws(X, agents: agents, seed: 3)[k]!.value.scalars
+        XCTAssertEqual(all.count, b * 60)
+        XCTAssertTrue(all.allSatisfy { $0 >= 0 && $0 <= 150 })
+        let mean = all.reduce(0, +) / Double(all.count)
+        let sd = (all.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(all.count)).squareRoot()
+        XCTAssertEqual(mean, 75, accuracy: 4 * 43.3 / Double(all.count).squareRoot())
+        XCTAssertEqual(sd, 150 / 12.0.squareRoot(), accuracy: 0.1 * 43.3)
+        let half = economy.drawingInterestStates(share: 0.5)
+        let h = half.interestDraws(X, agents: agents, seed: 3)[k]!.value.scalars
+        XCTAssertEqual(h, half.interestDraws(X, agents: agents, seed: 3)[k]!.value.scalars)
+        XCTAssertNotEqual(h, half.interestDraws(X, agents: agents, seed: 4)[k]!.value.scalars)
+        let kept = (0..<b).flatMap { r in agents.map { i in h[r * 60 + i] == X.pointer[(r * 60 + i) * d + k] } }.filter { $0 }.count
+        let n = Double(b * 60)
+        XCTAssertEqual(Double(kept), n / 2, accuracy: 4 * (n / 4).squareRoot())
+        // validation passes no subsample seed; share 0 draws nothing
+        let plain = residualsAndGradients(economy, policy, X, subsample: nil).residuals
+        XCTAssertEqual(residualsAndGradients(economy.drawingInterestStates(share: 1), policy, X, subsample: nil).residuals, plain)
+        let seeded = residualsAndGradients(economy, policy, X, subsample: 5).residuals
+        XCTAssertEqual(residualsAndGradients(economy.drawingInterestStates(share: 0), policy, X, subsample: 5).residuals, seeded)
+        XCTAssertNotEqual(residualsAndGradients(economy.drawingInterestStates(share: 1), policy, X, subsample: 5).residuals, seeded)
+        // a restricted (pooled) training economy keeps drawing
+        let pooled = try XCTUnwrap(economy.drawingInterestStates(share: 1).restricted(toAgents: Array(0..<30)))
+        XCTAssertEqual(pooled.interestShare, 1)
+    }
+
+    func testBadInterestSectionsAreErrorsWithTheirPlace() throws {
+        let text = try krusellSmithText(interest: "uniform(0, 150)").replacingOccurrences(of: "    k: uniform(0, 150)", with: "    KEY: VALUE")
+        for (key, value, message) in [("e", "1", "is a Markov state"), ("kk", "1", "not an agent state"),
+                                      ("k", "uniform(0, 150) + r", "'r' is not a parameter; agents.interest may use"),
+                                      ("k", "mean(k)", "mean(...) is not allowed in agents.interest")] {
+            let yaml = text.replacingOccurrences(of: "KEY: VALUE", with: "\(key): \(value)")
+            let e = try XCTUnwrap(compileError(yaml), "no error for \(key): \(value)")
+            XCTAssertTrue(e.message.contains(message), "'\(e.message)' lacks '\(message)'")
+            XCTAssertEqual(e.location?.line, position(of: "\(key): \(value)", in: yaml).line, e.message)
+        }
+        // a typo in the section name gets a suggestion
+        let typo = try XCTUnwrap(compileError(text.replacingOccurrences(of: "  interest:", with: "  intrest:")))
+        XCTAssertTrue(typo.message.contains("Did you mean 'interest'?"), typo.message)
+    }
+}
