@@ -448,4 +448,21 @@ extension ModelEconomy {
             return v.scalars.map(Double.init)
         }
     }
+
+    /// Next period's value of the continuous agent state `s` at one state `X` for hypothetical
+    /// agents (as `policy(at:…)`), e.g. savings k'; nil when the model has shocks (the transition
+    /// would need a draw).
+    public func nextState(at X: Tensor<T>, state s: Int, states: [Int], own: [[Double]], policy: ModelPolicy<T>) -> [Double]? {
+        guard model.shocks.isEmpty, s < model.continuousStates else { return nil }
+        return withoutGradients {
+            let Xv = Variable(X)
+            let ev = Evaluation<T>(model: model, states: stateTensors(Xv), agentsOfInterest: Array(repeating: 0, count: own.count),
+                                   shocks: .simulation([]), aggregateNodes: 1, ownNodes: 1, network: networkOutput(policy: policy, X: Xv))
+            for (k, state) in states.enumerated() {
+                ev.interestOverride[state] = Variable(Tensor<T>(shape: [1, 1, 1, own.count], scalars: own.map { T($0[k]) }))
+            }
+            let v = ev.tensor(ev.evaluate(model.transitions[s], .current, .interest)).expanded(to: [1, 1, 1, own.count]).value
+            return v.scalars.map(Double.init)
+        }
+    }
 }

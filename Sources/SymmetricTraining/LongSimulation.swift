@@ -203,6 +203,10 @@ public struct LongSimulation {
         let markovCombos: [[Int]] = agentMarkov.reduce([[]]) { acc, s in acc.flatMap { c in (0..<m.chain(s)!.values.count).map { c + [$0] } } }
         var header = ["case", "mean_" + m.states[first]] + agentMarkov.map { m.states[$0] } + [m.states[first]]
         header += m.controls.map(\.name)
+        // next period's first state (e.g. savings k'), where the transition needs no shock draw
+        let hasNext = m.shocks.isEmpty
+        if hasNext { header.append("next_" + m.states[first]) }
+        var savings = LinePlot(title: "Next period's \(m.states[first]) by \(m.states[first])", xLabel: m.states[first], yLabel: m.states[first] + "'")
         var csv = header.joined(separator: ",") + "\n"
         var plot = LinePlot(title: "Policy \(m.controls[0].name) by \(m.states[first])", xLabel: m.states[first], yLabel: m.controls[0].name)
         for c in cases {
@@ -211,16 +215,22 @@ public struct LongSimulation {
                 let ownStates = [first] + agentMarkov
                 let own = grid.map { [$0] + combo.map(Double.init) }
                 let controls = m.controls.indices.map { economy.policy(at: c.X.reshaped([1] + economy.stateShape), control: $0, states: ownStates, own: own, policy: policy) }
+                let next = hasNext ? economy.nextState(at: c.X.reshaped([1] + economy.stateShape), state: first, states: ownStates, own: own, policy: policy) : nil
                 for (p, x) in grid.enumerated() {
                     let markovValues = zip(agentMarkov, combo).map { formatDouble(m.chain($0)!.values[$1]) }
-                    csv += ([c.label, "\(meanFirst)"] + markovValues + ["\(x)"] + controls.map { "\($0[p])" }).joined(separator: ",") + "\n"
+                    csv += ([c.label, "\(meanFirst)"] + markovValues + ["\(x)"] + controls.map { "\($0[p])" } + (next.map { ["\($0[p])"] } ?? [])).joined(separator: ",") + "\n"
                 }
                 let label = ([c.label] + zip(agentMarkov, combo).map { "\(m.states[$0])=\(formatDouble(m.chain($0)!.values[$1]))" }).filter { !$0.isEmpty }.joined(separator: ", ")
                 plot.series.append(Series(x: grid, y: controls[0], label: label.isEmpty ? m.controls[0].name : label))
+                if let next { savings.series.append(Series(x: grid, y: next, label: label.isEmpty ? m.states[first] + "'" : label)) }
             }
         }
         try AtomicFile.write(csv, to: folder.url.appendingPathComponent("policy_grid.csv"))
         try plot.write(to: folder.url.appendingPathComponent("policy.svg"))
+        if hasNext {
+            savings.series.append(Series(x: [grid.first ?? 0, grid.last ?? 1], y: [grid.first ?? 0, grid.last ?? 1], label: "45°", dashed: true))
+            try savings.write(to: folder.url.appendingPathComponent("savings.svg"))
+        }
         // the cross-section's distribution: a histogram over the kept states
         let bins = 40, lo = all.first ?? 0, hi = max(all.last ?? 1, lo + 1e-12)
         var counts = [Double](repeating: 0, count: bins)

@@ -96,3 +96,38 @@ final class InterestDrawTests: XCTestCase {
         XCTAssertTrue(typo.message.contains("Did you mean 'interest'?"), typo.message)
     }
 }
+
+/// `ModelEconomy.nextState(at:…)` (savings in `symdp simulate`'s policy grid).
+final class NextStateTests: XCTestCase {
+    /// Krusell–Smith: k' + c = (1 + r − δ) k + income, so at fixed e the sum is affine in k with
+    /// slope 1 + r − δ, r = α z (K/L)^(α−1), K = mean k, L = l̄ mean e — computed here by hand.
+    func testSavingsPlusConsumptionIsTheBudget() throws {
+        let m = try shippedModel("krusell_smith", ["N": 30])
+        var g = SeededGenerator(seed: 2)
+        let economy = ModelEconomy<Double>(model: m, architecture: smallArchitecture(), expectation: ExpectationSettings(), generator: &g)
+        let policy = economy.makePolicy(generator: &g)
+        let X = economy.initialState(generator: &g).reshaped([1] + economy.stateShape)
+        let k = m.states.firstIndex(of: "k")!, e = m.states.firstIndex(of: "e")!, z = m.states.firstIndex(of: "z")!, d = m.states.count
+        let K = (0..<30).map { X.pointer[$0 * d + k] }.reduce(0, +) / 30
+        let employed = (0..<30).map { m.chain(e)!.values[Int(X.pointer[$0 * d + e])] }.reduce(0, +) / 30
+        let zValue = m.chain(z)!.values[Int(X.pointer[z])]
+        let (alpha, delta, lbar) = (m.value(of: "alpha")!, m.value(of: "delta")!, m.value(of: "lbar")!)
+        let r = alpha * zValue * Foundation.pow(K / (lbar * employed), alpha - 1)
+        let grid = [0.0, 1, 5, 20, 40, 80]
+        for eIndex in [0, 1] {
+            let own = grid.map { [$0, Double(eIndex)] }
+            let next = try XCTUnwrap(economy.nextState(at: X, state: k, states: [k, e], own: own, policy: policy))
+            let c = economy.policy(at: X, control: 0, states: [k, e], own: own, policy: policy)
+            let total = zip(next, c).map { $0 + $1 }
+            XCTAssertTrue(c.allSatisfy { $0 > 0 } && next.allSatisfy { $0 > 0 })
+            for i in 1..<grid.count {
+                XCTAssertEqual((total[i] - total[0]) / (grid[i] - grid[0]), 1 + r - delta, accuracy: 1e-10)
+            }
+        }
+        // a model with shocks has no shock-free transition: nil
+        let investment = try shippedModel("investment", ["N": 8])
+        let ie = ModelEconomy<Double>(model: investment, architecture: smallArchitecture(), expectation: ExpectationSettings(), generator: &g)
+        let ip = ie.makePolicy(generator: &g)
+        XCTAssertNil(ie.nextState(at: ie.initialState(generator: &g).reshaped([1] + ie.stateShape), state: 0, states: [0], own: [[1]], policy: ip))
+    }
+}
