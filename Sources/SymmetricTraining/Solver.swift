@@ -239,7 +239,6 @@ public final class Solver<E: SymmetricEconomy> {
     /// idiosyncratic shocks; docs/performance.md measures the bias).
     func trainStep(_ indices: [Int], subsample: UInt64, pool: UInt64) -> Double {
         optimizer.zeroGrad()
-
         let k = config.method.poolSample, n = economy.agentCount
         var stepEconomy = trainingEconomy, subset: [Int]?
         if k > 0 && k < n {
