@@ -55,6 +55,8 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
     /// Share of the agents of interest whose own `agents.interest` states are drawn afresh in each
     /// residual evaluation with a subsample seed (the training economy; 0 elsewhere).
     public private(set) var interestShare = 0.0
+    /// Parameter values by name, for the draws of `agents.initial` and `agents.interest`.
+    let drawConstants: [String: Double]
 
     /// Agents in ascending order of their uniforms.
     static func order(_ u: [Double]) -> [Int] { Array(u.indices).sorted { u[$0] < u[$1] } }
@@ -64,6 +66,7 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
         self.model = model
         self.architecture = architecture
         self.expectation = expectation
+        drawConstants = Dictionary(uniqueKeysWithValues: model.values.map { ($0.name, $0.value) })
         draws = model.shocks.map { s in
             s.perAgent ? shockDraw(count: model.N, normalize: expectation.normalizeDraw, generator: &g) : nil
         }
@@ -89,7 +92,6 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
     /// own value in X. Deterministic in `seed`.
     public func interestDraws(_ X: Tensor<T>, agents: [Int], seed: UInt64) -> [Int: Variable<T>] {
         let b = X.shape[0], d = model.states.count, f = agents.count
-        let constants = Dictionary(uniqueKeysWithValues: model.values.map { ($0.name, $0.value) })
         var g = SeededGenerator(seed: seed ^ 0x6A09_E667_F3BC_C908)
         var out: [Int: Variable<T>] = [:]
         for (s, expression) in model.interest {
@@ -97,7 +99,7 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
             for r in 0..<b {
                 for (c, i) in agents.enumerated() {
                     let draw = g.uniform() < interestShare
-                    t.pointer[r * f + c] = draw ? T(ModelCompiler.drawInitial(expression, constants: constants, generator: &g))
+                    t.pointer[r * f + c] = draw ? T(ModelCompiler.drawInitial(expression, constants: drawConstants, generator: &g))
                         : X.pointer[(r * N + i) * d + s]
                 }
             }
@@ -260,7 +262,7 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
         let firms = model.residualsPerGroup ? Self.groupRepresentatives(model.groupSizes)
             : model.perAgentResiduals ? agentsOfInterest(count: N, perState: expectation.firmsPerState, subsample: subsample) : [0]
         let a = model.perAgentResiduals ? firms.count : 1
-        let draws = interestShare > 0 && model.perAgentResiduals ? subsample.map { interestDraws(X.value, agents: firms, seed: $0) } : nil
+        let draws = interestShare > 0 ? subsample.map { interestDraws(X.value, agents: firms, seed: $0) } : nil
         let ev = expectationEvaluation(X, policy: policy, agentsOfInterest: firms, interestStates: draws ?? [:])
         let parts = model.equations.map { eq in
             ev.tensor(ev.evaluate(eq.ir, .current, .interest), shape: [b, 1, 1, a]).reshaped([b, a])
@@ -272,10 +274,9 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
     /// (state by state, agent by agent).
     public func initialState(generator g: inout SeededGenerator) -> Tensor<T> {
         let d = model.states.count
-        let constants = Dictionary(uniqueKeysWithValues: model.values.map { ($0.name, $0.value) })
         let out = Tensor<T>(uninitializedShape: stateShape)
         for s in 0..<model.continuousStates {
-            for i in 0..<N { out.pointer[i * d + s] = T(ModelCompiler.drawInitial(model.initial[s], constants: constants, generator: &g)) }
+            for i in 0..<N { out.pointer[i * d + s] = T(ModelCompiler.drawInitial(model.initial[s], constants: drawConstants, generator: &g)) }
         }
         for s in model.continuousStates..<d {
             let chain = model.chain(s)!
@@ -437,16 +438,7 @@ extension ModelEconomy {
     /// are `own[p]` (one value per state of `states`, Markov states as indices): a policy function
     /// on a grid, with the distribution and prices of `X`.
     public func policy(at X: Tensor<T>, control c: Int, states: [Int], own: [[Double]], policy: ModelPolicy<T>) -> [Double] {
-        withoutGradients {
-            let Xv = Variable(X)
-            let ev = Evaluation<T>(model: model, states: stateTensors(Xv), agentsOfInterest: Array(repeating: 0, count: own.count),
-                                   shocks: .simulation([]), aggregateNodes: 1, ownNodes: 1, network: networkOutput(policy: policy, X: Xv))
-            for (k, s) in states.enumerated() {
-                ev.interestOverride[s] = Variable(Tensor<T>(shape: [1, 1, 1, own.count], scalars: own.map { T($0[k]) }))
-            }
-            let v = ev.tensor(ev.evaluate(.control(c, next: false), .current, .interest)).expanded(to: [1, 1, 1, own.count]).value
-            return v.scalars.map(Double.init)
-        }
+        evaluate(.control(c, next: false), at: X, states: states, own: own, policy: policy)
     }
 
     /// Next period's value of the continuous agent state `s` at one state `X` for hypothetical
@@ -454,14 +446,19 @@ extension ModelEconomy {
     /// would need a draw).
     public func nextState(at X: Tensor<T>, state s: Int, states: [Int], own: [[Double]], policy: ModelPolicy<T>) -> [Double]? {
         guard model.shocks.isEmpty, s < model.continuousStates else { return nil }
-        return withoutGradients {
+        return evaluate(model.transitions[s], at: X, states: states, own: own, policy: policy)
+    }
+
+    /// `ir` for hypothetical agents of interest with own states `own[p]` at one state `X`.
+    func evaluate(_ ir: IR, at X: Tensor<T>, states: [Int], own: [[Double]], policy: ModelPolicy<T>) -> [Double] {
+        withoutGradients {
             let Xv = Variable(X)
             let ev = Evaluation<T>(model: model, states: stateTensors(Xv), agentsOfInterest: Array(repeating: 0, count: own.count),
                                    shocks: .simulation([]), aggregateNodes: 1, ownNodes: 1, network: networkOutput(policy: policy, X: Xv))
-            for (k, state) in states.enumerated() {
-                ev.interestOverride[state] = Variable(Tensor<T>(shape: [1, 1, 1, own.count], scalars: own.map { T($0[k]) }))
+            for (k, s) in states.enumerated() {
+                ev.interestOverride[s] = Variable(Tensor<T>(shape: [1, 1, 1, own.count], scalars: own.map { T($0[k]) }))
             }
-            let v = ev.tensor(ev.evaluate(model.transitions[s], .current, .interest)).expanded(to: [1, 1, 1, own.count]).value
+            let v = ev.tensor(ev.evaluate(ir, .current, .interest)).expanded(to: [1, 1, 1, own.count]).value
             return v.scalars.map(Double.init)
         }
     }
