@@ -260,25 +260,25 @@ public struct InvestmentEconomy<T: TensorScalar>: SymmetricEconomy {
         model.isLinearQuadratic ? dataPolicy.policy(X).reshaped([X.shape[0]]) : nil
     }
 
-    public func policyErrors(_ X: Tensor<T>, policy: SymmetricNetwork<T>) -> (absolute: [Double], relative: [Double])? {
+    public func policyErrors(_ X: Tensor<T>, policy: SymmetricNetwork<T>) -> PolicyErrors? {
         guard model.isLinearQuadratic else { return nil }
         return lqDeviation(X, policy: policy)
     }
 
     /// Mean |u − u_LQ| and |u − u_LQ|/|u_LQ| over the firms of each state, against the LQ policy of
     /// the linear model (exact when μ = 0 and ν = ζ = 1; a benchmark as μ → 0).
-    public func lqDeviation(_ X: Tensor<T>, policy: SymmetricNetwork<T>) -> (absolute: [Double], relative: [Double]) {
+    public func lqDeviation(_ X: Tensor<T>, policy: SymmetricNetwork<T>) -> PolicyErrors {
         let u = controls(X, policy: policy), ref = dataPolicy.policy(X)
         let b = X.shape[0], per = u.count / b
-        var absolute: [Double] = [], relative: [Double] = []
+        var errors = PolicyErrors(absolute: [], relative: [], scale: [])
         for r in 0..<b {
             let target = Double(ref.pointer[r])
             var a = 0.0
             for j in 0..<per { a += abs(Double(u.pointer[r * per + j]) - target) }
             a /= Double(per)
-            absolute.append(a); relative.append(a / abs(target))
+            errors.absolute.append(a); errors.relative.append(a / abs(target)); errors.scale.append(abs(target))
         }
-        return (absolute, relative)
+        return errors
     }
 
     public func aggregate(_ X: Tensor<T>) -> [Double] { stateMeans(X) }

@@ -136,20 +136,21 @@ public struct MultiTypeEconomy<T: TensorScalar>: SymmetricEconomy {
     }
 
     /// Firm-weighted mean of |u_j − u*_j| and |u_j − u*_j|/|u*_j| (exact when ν = ζ = 1).
-    public func policyErrors(_ X: Tensor<T>, policy: BlockSymmetricNetwork<T>) -> (absolute: [Double], relative: [Double])? {
+    public func policyErrors(_ X: Tensor<T>, policy: BlockSymmetricNetwork<T>) -> PolicyErrors? {
         guard model.isLinearQuadratic else { return nil }
         let u = controls(X, policy: policy), ref = exactTypePolicies(X)
         let b = X.shape[0], k = types
-        var absolute: [Double] = [], relative: [Double] = []
+        var errors = PolicyErrors(absolute: [], relative: [], scale: [])
         for r in 0..<b {
-            var a = 0.0, rel = 0.0
+            var a = 0.0, rel = 0.0, scale = 0.0
             for j in 0..<k {
+                let exact = abs(Double(ref.pointer[r * k + j]))
                 let e = abs(Double(u.pointer[r * k + j] - ref.pointer[r * k + j])), w = Double(sizes[j]) / Double(model.N)
-                a += w * e; rel += w * e / abs(Double(ref.pointer[r * k + j]))
+                a += w * e; rel += w * e / exact; scale += w * exact
             }
-            absolute.append(a); relative.append(rel)
+            errors.absolute.append(a); errors.relative.append(rel); errors.scale.append(scale)
         }
-        return (absolute, relative)
+        return errors
     }
 
     public func aggregate(_ X: Tensor<T>) -> [Double] { stateMeans(X) }

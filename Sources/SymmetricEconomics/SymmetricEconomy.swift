@@ -39,7 +39,7 @@ public protocol SymmetricEconomy {
 
     /// Per state, the agents' mean absolute and mean relative policy error against the exact
     /// policy, when there is one.
-    func policyErrors(_ X: Tensor<Scalar>, policy: Policy) -> (absolute: [Double], relative: [Double])?
+    func policyErrors(_ X: Tensor<Scalar>, policy: Policy) -> PolicyErrors?
 
     /// One number per state that stays bounded along an equilibrium path (mean capital, say):
     /// the own-path check rejects solutions whose paths leave the band the data span.
@@ -80,12 +80,26 @@ public protocol SymmetricEconomy {
     func restrictedStates(_ X: Tensor<Scalar>, rows: [Int]?, toAgents subset: [Int]) -> Tensor<Scalar>
 }
 
+/// Per state, the agents' mean policy error against an exact policy u*, with the same weights:
+/// |u − u*| (`absolute`), |u − u*|/|u*| (`relative`, the paper's ε_rel) and |u*| (`scale`).
+/// The paper's mean of `relative` is ill-conditioned where u* crosses zero (steeper demand moves
+/// the steady state below the start, so investment changes sign along every path); mean
+/// `absolute` / mean `scale` is the error relative to the policy's size and stays well defined.
+public struct PolicyErrors: Sendable {
+    public var absolute: [Double]
+    public var relative: [Double]
+    public var scale: [Double]
+    public init(absolute: [Double], relative: [Double], scale: [Double]) {
+        self.absolute = absolute; self.relative = relative; self.scale = scale
+    }
+}
+
 /// See `SymmetricEconomy.policySummary`.
 public struct PolicySummary {
     public var mean: [Double]
-    public var errors: (absolute: [Double], relative: [Double])?
+    public var errors: PolicyErrors?
     public var deviations: [Double]?
-    public init(mean: [Double], errors: (absolute: [Double], relative: [Double])?, deviations: [Double]?) {
+    public init(mean: [Double], errors: PolicyErrors?, deviations: [Double]?) {
         self.mean = mean; self.errors = errors; self.deviations = deviations
     }
 }
@@ -114,7 +128,7 @@ extension SymmetricEconomy {
         restrictedStates(X, rows: nil, toAgents: subset)
     }
     public func referenceMeanPolicy(_ X: Tensor<Scalar>) -> Tensor<Scalar>? { nil }
-    public func policyErrors(_ X: Tensor<Scalar>, policy: Policy) -> (absolute: [Double], relative: [Double])? { nil }
+    public func policyErrors(_ X: Tensor<Scalar>, policy: Policy) -> PolicyErrors? { nil }
     public func reportColumns(_ X: Tensor<Scalar>) -> [(name: String, values: [Double])] { [] }
     public func benchmarkDeviations(_ X: Tensor<Scalar>, policy: Policy) -> [Double]? { nil }
 

@@ -343,29 +343,31 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
     }
 
     /// Per state, the mean over agents (and over controls with an exact policy) of |u − u*| and |u − u*|/|u*|.
-    public func policyErrors(_ X: Tensor<T>, policy: ModelPolicy<T>) -> (absolute: [Double], relative: [Double])? {
+    public func policyErrors(_ X: Tensor<T>, policy: ModelPolicy<T>) -> PolicyErrors? {
         policyErrors(X) { controlValues(X, policy: policy, control: $0) }
     }
 
-    func policyErrors(_ X: Tensor<T>, values: (Int) -> Tensor<T>) -> (absolute: [Double], relative: [Double])? {
+    func policyErrors(_ X: Tensor<T>, values: (Int) -> Tensor<T>) -> PolicyErrors? {
         let b = X.shape[0]
-        var absolute = [Double](repeating: 0, count: b), relative = [Double](repeating: 0, count: b), counted = 0
+        let zeros = [Double](repeating: 0, count: b)
+        var sums = PolicyErrors(absolute: zeros, relative: zeros, scale: zeros), counted = 0
         for c in model.controls.indices {
             guard let exact = exactValues(X, control: c) else { continue }
             let u = values(c)
             let per = Swift.max(u.count, exact.count) / b, pu = u.count / b, pe = exact.count / b
             for r in 0..<b {
-                var a = 0.0, rel = 0.0
+                var a = 0.0, rel = 0.0, scale = 0.0
                 for i in 0..<per {
                     let ui = Double(u.pointer[r * pu + (pu == 1 ? 0 : i)]), ei = Double(exact.pointer[r * pe + (pe == 1 ? 0 : i)])
-                    a += Swift.abs(ui - ei); rel += Swift.abs(ui - ei) / Swift.abs(ei)
+                    a += Swift.abs(ui - ei); rel += Swift.abs(ui - ei) / Swift.abs(ei); scale += Swift.abs(ei)
                 }
-                absolute[r] += a / Double(per); relative[r] += rel / Double(per)
+                sums.absolute[r] += a / Double(per); sums.relative[r] += rel / Double(per); sums.scale[r] += scale / Double(per)
             }
             counted += 1
         }
         guard counted > 0 else { return nil }
-        return (absolute.map { $0 / Double(counted) }, relative.map { $0 / Double(counted) })
+        let n = Double(counted)
+        return PolicyErrors(absolute: sums.absolute.map { $0 / n }, relative: sums.relative.map { $0 / n }, scale: sums.scale.map { $0 / n })
     }
 
     /// Mean over agents of |u − u_b|/|u_b| against the file's `benchmark` policy of the first control.

@@ -67,6 +67,7 @@ public struct Report {
         ("test_mse", "Test MSE", "Test MSE ($\\varepsilon$)", false),
         ("policy_abs_error", "Policy error (abs)", "Policy error ($\\varepsilon_{abs}$)", false),
         ("policy_rel_error", "Policy error (rel)", "Policy error ($\\varepsilon_{rel}$)", true),
+        ("policy_scaled_error", "Policy error (of size)", "Policy error ($\\bar\\varepsilon_{abs} / \\overline{|u^*|}$)", true),
     ]
 
     /// Columns every run has: one without a finite value has failed (its value counts as +∞).
@@ -75,7 +76,7 @@ public struct Report {
     static let solvedOnlyTimes: [String] = ["seconds", "seconds_to_1e-6", "seconds_to_threshold"]
     /// Columns only some models have (policy errors need an exact solution): +∞ for a run without
     /// a finite value only when another run of the configuration has one.
-    static let failureIsInfiniteWhereDefined: Set<String> = ["policy_abs_error", "policy_rel_error"]
+    static let failureIsInfiniteWhereDefined: Set<String> = ["policy_abs_error", "policy_rel_error", "policy_scaled_error"]
 
     /// Reads every run folder (a folder with metrics.json) under `roots`.
     public static func collect(_ roots: [URL]) throws -> [RunRecord] {

@@ -65,6 +65,10 @@ public struct RunFolder {
 public struct SolveSummary: Sendable {
     public var trainMSE, valMSE, testMSE: Double
     public var policyAbsError, policyRelError: Double?
+    /// Mean |û − u*| / mean |u*| (`TestEvaluation.policyScaledError`).
+    public var policyScaledError: Double? = nil
+    /// The paper's per-point relative error is dominated by points where u* is near zero.
+    public var policyRelErrorIllConditioned: Bool? = nil
     public var params, epochs: Int
     public var seconds: Double
     /// Seconds of fitting until val MSE reached `trainer.stopping_threshold` — only for a `solved`
@@ -86,6 +90,8 @@ public struct SolveSummary: Sendable {
         var d: [String: Any] = [
             "train_mse": trainMSE, "val_mse": valMSE, "test_mse": testMSE,
             "policy_abs_error": policyAbsError ?? NSNull(), "policy_rel_error": policyRelError ?? NSNull(),
+            "policy_scaled_error": policyScaledError ?? NSNull(),
+            "policy_rel_error_ill_conditioned": policyRelErrorIllConditioned ?? NSNull(),
             "params": params, "epochs": epochs, "seconds": seconds,
             "status": status?.rawValue ?? RunFolder.unfinished, "stopping_threshold": stoppingThreshold,
             "seconds_to_threshold": secondsToThreshold ?? NSNull(), "seconds_to_1e-6": secondsTo1e6 ?? NSNull(),
@@ -322,12 +328,14 @@ final class Run<E: SymmetricEconomy> {
             extra["evaluated_checkpoint"] = checkpoint
             extra["evaluated_epoch"] = epoch
         }
-        let summary = SolveSummary(trainMSE: trainMSE, valMSE: valMSE, testMSE: test.testMSE,
+        var summary = SolveSummary(trainMSE: trainMSE, valMSE: valMSE, testMSE: test.testMSE,
                                    policyAbsError: test.policyAbsError, policyRelError: test.policyRelError,
                                    params: solver.network.parameterCount, epochs: solver.epochsDone,
                                    seconds: fitSeconds, secondsToThreshold: toThreshold,
                                    seed: config.seed, stopReason: reason, status: status,
                                    stoppingThreshold: config.trainer.stoppingThreshold, divergenceCause: cause)
+        summary.policyScaledError = test.policyScaledError
+        summary.policyRelErrorIllConditioned = test.policyRelErrorIllConditioned
         try AtomicFile.write(testCSV(test), to: folder.testResults)
         let wall = Double(DispatchTime.now().uptimeNanoseconds - wallStart) / 1e9
         extra.merge(["N": economyN, "model": modelName, "phi": config.network.phi.rawValue,

@@ -102,7 +102,11 @@ func report(_ s: SolveSummary, folder: RunFolder, json: Bool) {
     test MSE          \(sci(s.testMSE))
     """)
     if let a = s.policyAbsError, let r = s.policyRelError {
-        print(String(format: "policy error      %.2e abs, %.4f %% rel (vs exact LQ)", a, 100 * r))
+        let scaled = s.policyScaledError.map { String(format: ", %.4f %% of the policy's size", 100 * $0) } ?? ""
+        print(String(format: "policy error      %.2e abs, %.4f %% rel", a, 100 * r) + scaled + " (vs the exact policy)")
+        if s.policyRelErrorIllConditioned == true {
+            print("                  (the exact policy crosses zero on the test paths: the per-point rel error is dominated by those points; read the error relative to the policy's size)")
+        }
     }
     let threshold = sci(s.stoppingThreshold)
     print(String(format: "fit seconds       %.2f", s.seconds) + (s.secondsToThreshold.map { String(format: " (val MSE ≤ \(threshold) after %.2f s)", $0) }
