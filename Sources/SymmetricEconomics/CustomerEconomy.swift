@@ -87,8 +87,9 @@ public struct CustomerEconomy<T: TensorScalar>: SymmetricEconomy {
         let nextCustomers = drifted.slice(axis: 2, 1..<m1)                         // [b, N, M]
         let grid = Variable(nextCustomers.reshaped([b, 1, n, customers]) + Tensor<T>(zeros: [1, ko, n, customers]))
         let nextZ = Variable.concat([nextX.reshaped([b, ko, n, 1]), grid], axis: 3).reshaped([b * ko, n, m1])
-        let z = policy.pooled(nextZ)                                               // [b·ko, outerL]
-        let uNext = policy.policy(own: nextZ.gather(axis1: firms), pooled: z).reshaped([b, ko, f])
+        let uNext = nextPeriodPolicy {
+            policy.policy(own: nextZ.gather(axis1: firms), pooled: policy.pooled(nextZ)).reshaped([b, ko, f])   // [b, ko, F]
+        }
         let a = revenueWeights(drifted)                                            // [b, N]: a'_i
         let output = nextX * Variable(a.reshaped([b, 1, n]))                       // a'_i X'_i
         let p = base.inverseDemand(output).reshaped([b, ko, 1])                    // [b, ko, 1]

@@ -171,7 +171,7 @@ public struct InvestmentEconomy<T: TensorScalar>: SymmetricEconomy {
         let b = X.shape[0], n = X.shape[1], k = omega.nodes.count
         let u = network(X)                                          // [b, 1]
         let next = nextStates(X, policy: u)                         // [b, k, n]
-        let uNext = network(next.reshaped([b * k, n])).reshaped([b, k])
+        let uNext = nextPeriodPolicy { network(next.reshaped([b * k, n])).reshaped([b, k]) }
         let payoff = inverseDemand(next) + uNext * T(model.gamma * (1 - model.delta))   // [b, k]
         let weights = Variable(Tensor<T>(shape: [1, k], scalars: omega.weights.map { T($0) }))
         let expectation = (payoff * weights).sum(axis: 1)           // [b]
@@ -193,13 +193,13 @@ public struct InvestmentEconomy<T: TensorScalar>: SymmetricEconomy {
         let z = network.pooled(X)                                                    // [b, L]
         let uAll = network.policy(own: X.reshaped([b, n, 1]), pooled: z)             // [b, N]: u(X_j, X)
         let next = nextStates(X, policy: uAll)                                       // [b, ko, N]
-        let zNext = network.pooled(next.reshaped([b * ko, n]))                      // [b·ko, L]
+        let zNext = nextPeriodPolicy { network.pooled(next.reshaped([b * ko, n])) }  // [b·ko, L]
         let x = X.gather(axis1: firms), u = uAll.gather(axis1: firms)               // [b, F]
         // x'_{l,k,f} = (1−δ)x_f + u_f + σ w_k + η ω_l
         let shocks = Tensor<T>(uninitializedShape: [1, ko, kw, 1])
         for l in 0..<ko { for k in 0..<kw { shocks.pointer[l * kw + k] = T(model.sigma * ownShock.nodes[k] + model.eta * omega.nodes[l]) } }
         let own = (x * T(1 - model.delta) + u).reshaped([b, 1, 1, f]) + Variable(shocks)   // [b, ko, kw, F]
-        let uNext = network.policy(own: own.reshaped([b * ko, kw * f, 1]), pooled: zNext).reshaped([b, ko, kw, f])
+        let uNext = nextPeriodPolicy { network.policy(own: own.reshaped([b * ko, kw * f, 1]), pooled: zNext).reshaped([b, ko, kw, f]) }
         let price = inverseDemand(next).reshaped([b, ko, 1, 1])                      // [b, ko, 1, 1]
         let marginal = price * own.clamped(min: T(1e-6)).pow(T(-model.mu))
         let payoff = marginal + uNext * T(model.gamma * (1 - model.delta))           // [b, ko, kw, F]

@@ -79,7 +79,7 @@ public struct MultiTypeEconomy<T: TensorScalar>: SymmetricEconomy {
         let b = X.shape[0], n = model.N, k = types, ko = base.omega.nodes.count
         let u = typePolicies(X, policy: policy)                                   // [b, K]
         let next = base.nextStates(X, policy: u.gather(axis1: typeOfFirm))        // [b, ko, N]
-        let uNext = typePolicies(next.reshaped([b * ko, n]), policy: policy).reshaped([b, ko, k])
+        let uNext = nextPeriodPolicy { typePolicies(next.reshaped([b * ko, n]), policy: policy).reshaped([b, ko, k]) }
         let revenue = base.inverseDemand(next).reshaped([b, ko, 1]) * Variable(Tensor<T>(shape: [1, 1, k], scalars: productivities.map { T($0) }))
         let payoff = revenue + uNext * T(model.gamma * (1 - model.delta))         // [b, ko, K]
         let weights = Variable(Tensor<T>(shape: [1, ko, 1], scalars: base.omega.weights.map { T($0) }))

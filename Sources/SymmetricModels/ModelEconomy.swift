@@ -193,41 +193,45 @@ public struct ModelEconomy<T: TensorScalar>: SymmetricEconomy {
     func networkOutput(policy: ModelPolicy<T>, X: Variable<T>) -> Evaluation<T>.NetworkOutput {
         var pooledCache: [Int: Variable<T>] = [:]
         return { c, period, view, ev in
-            let net = policy.networks[c], ctl = ev.model.controls[c]
-            let b = ev.batch, k = period == .next ? ev.aggregateNodes : 1
-            let key = c * 2 + period.rawValue
-            let z: Variable<T>
-            if let cached = pooledCache[key] { z = cached } else {
-                let input: Variable<T>
-                let d = ctl.distribution.count
-                let scaled = ctl.inputScale.contains { $0 != 1 }
-                if period == .current && ctl.distribution == Array(0..<model.states.count) && !scaled {
-                    input = X  // the states as stored: [B, N] or [B, N, d]
-                } else {
-                    let parts = ctl.distribution.map { s in
-                        Self.scaled(ev.tensor(ev.rawState(s, period, .all), shape: [b, k, 1, N]), ctl.inputScale[s]).reshaped([b * k, N, 1])
+            func output() -> Variable<T> {
+                let net = policy.networks[c], ctl = ev.model.controls[c]
+                let b = ev.batch, k = period == .next ? ev.aggregateNodes : 1
+                let key = c * 2 + period.rawValue
+                let z: Variable<T>
+                if let cached = pooledCache[key] { z = cached } else {
+                    let input: Variable<T>
+                    let d = ctl.distribution.count
+                    let scaled = ctl.inputScale.contains { $0 != 1 }
+                    if period == .current && ctl.distribution == Array(0..<model.states.count) && !scaled {
+                        input = X  // the states as stored: [B, N] or [B, N, d]
+                    } else {
+                        let parts = ctl.distribution.map { s in
+                            Self.scaled(ev.tensor(ev.rawState(s, period, .all), shape: [b, k, 1, N]), ctl.inputScale[s]).reshaped([b * k, N, 1])
+                        }
+                        input = d == 1 ? parts[0].reshaped([b * k, N]) : Variable.concat(parts, axis: 2)
                     }
-                    input = d == 1 ? parts[0].reshaped([b * k, N]) : Variable.concat(parts, axis: 2)
+                    z = net.pooled(input)
+                    pooledCache[key] = z
                 }
-                z = net.pooled(input)
-                pooledCache[key] = z
+                let groups = model.groupSizes.count
+                if ctl.own.isEmpty && ctl.aggregate.isEmpty && groups == 0 { return net.rho(z).reshaped([b, k, 1, 1]) }
+                let j = view == .interest && period == .next && !ctl.own.isEmpty ? ev.ownNodes : 1
+                let a = ctl.own.isEmpty && groups == 0 ? 1 : (view == .all ? N : ev.agentsOfInterest.count)
+                var own = (ctl.own + ctl.aggregate).map { s in
+                    Self.scaled(ev.tensor(ev.rawState(s, period, view), shape: [b, k, j, a]), ctl.inputScale[s]).reshaped([b * k, j * a, 1])
+                }
+                if groups > 0 {
+                    // the agent's group, one-hot, after its own and aggregate inputs
+                    let agents = view == .all ? Array(0..<N) : ev.agentsOfInterest
+                    let onehot = Tensor<T>(zeros: [1, 1, a, groups])
+                    for (c, i) in agents.enumerated() { onehot.pointer[c * groups + model.groupOf[i]] = 1 }
+                    own.append(Variable(onehot).reshaped([1, 1, 1, a, groups]).expanded(to: [b, k, j, a, groups]).reshaped([b * k, j * a, groups]))
+                }
+                let ownInput = own.count == 1 ? own[0] : Variable.concat(own, axis: 2)
+                return net.policy(own: ownInput, pooled: z).reshaped([b, k, j, a])
             }
-            let groups = model.groupSizes.count
-            if ctl.own.isEmpty && ctl.aggregate.isEmpty && groups == 0 { return net.rho(z).reshaped([b, k, 1, 1]) }
-            let j = view == .interest && period == .next && !ctl.own.isEmpty ? ev.ownNodes : 1
-            let a = ctl.own.isEmpty && groups == 0 ? 1 : (view == .all ? N : ev.agentsOfInterest.count)
-            var own = (ctl.own + ctl.aggregate).map { s in
-                Self.scaled(ev.tensor(ev.rawState(s, period, view), shape: [b, k, j, a]), ctl.inputScale[s]).reshaped([b * k, j * a, 1])
-            }
-            if groups > 0 {
-                // the agent's group, one-hot, after its own and aggregate inputs
-                let agents = view == .all ? Array(0..<N) : ev.agentsOfInterest
-                let onehot = Tensor<T>(zeros: [1, 1, a, groups])
-                for (c, i) in agents.enumerated() { onehot.pointer[c * groups + model.groupOf[i]] = 1 }
-                own.append(Variable(onehot).reshaped([1, 1, 1, a, groups]).expanded(to: [b, k, j, a, groups]).reshaped([b * k, j * a, groups]))
-            }
-            let ownInput = own.count == 1 ? own[0] : Variable.concat(own, axis: 2)
-            return net.policy(own: ownInput, pooled: z).reshaped([b, k, j, a])
+            // the next period's policy: fixed within a time-iteration step (`nextPeriodPolicy`)
+            return period == .next ? nextPeriodPolicy(output) : output()
         }
     }
 

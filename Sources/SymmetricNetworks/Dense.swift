@@ -28,7 +28,8 @@ public struct Dense<T: TensorScalar> {
     /// `activation(x·Wᵀ + b)` for `x` of shape [rows, in].
     @inlinable
     public func callAsFunction(_ x: Variable<T>) -> Variable<T> {
-        Variable.dense(x, weight: weight, bias: bias, activation: activation)
+        parameterGradients ? Variable.dense(x, weight: weight, bias: bias, activation: activation)
+            : Variable.dense(x, weight: weight.detached(), bias: bias?.detached(), activation: activation)
     }
 }
 

@@ -35,7 +35,7 @@ extension MLP {
         let sets = rows / n, outF = outputSize
         let plan = PooledMLPPlan(layers: layers, rows: rows)
         let xv = x.value
-        let params = layers.flatMap(\.parameters)
+        let params = parameterGradients ? layers.flatMap(\.parameters) : layers.flatMap(\.parameters).map { $0.detached() }
         let recording = gradientRecording && (x.requiresGrad || params.contains { $0.requiresGrad })
         let keptBytes = rows * plan.widths.dropFirst().reduce(0, +) * MemoryLayout<T>.stride
         let kept: [Tensor<T>]? = recording && keptBytes <= PooledMLPSettings.activationBudgetBytes
@@ -61,9 +61,9 @@ extension MLP {
 
         return Variable(value: pooled, parents: [x] + params) { g in
             // ∂L/∂φ(X_i) = g[set(i)] / n for every row i.
-            let wantX = x.requiresGrad
+            let wantX = x.requiresGrad, wantParameters = params.contains { $0.requiresGrad }
             let dx: Tensor<T>? = wantX ? Tensor<T>(uninitializedShape: xv.shape) : nil
-            let laneGrads = (0..<plan.lanes).map { _ in params.map { Tensor<T>(zeros: $0.shape) } }
+            let laneGrads = (0..<plan.lanes).map { _ in wantParameters ? params.map { Tensor<T>(zeros: $0.shape) } : [] }
             Parallelism.forEachLane(plan.lanes) { lane in
                 let work = plan.workspace()
                 let grads = laneGrads[lane]
@@ -72,9 +72,11 @@ extension MLP {
                     let activations = plan.activations(kept, work, row: r0)
                     if kept == nil { _ = plan.forward(input, rows: r, into: activations) }
                     T.unpoolRowsKernel(work.delta[0].pointer, g.pointer, rows: r, cols: outF, first: r0, setSize: n, scale: inv)
-                    plan.backward(input, rows: r, activations: activations, work: work, grads: grads, inputGrad: dx.map { $0.pointer + r0 * plan.widths[0] })
+                    plan.backward(input, rows: r, activations: activations, work: work, grads: wantParameters ? grads : nil,
+                                  inputGrad: dx.map { $0.pointer + r0 * plan.widths[0] })
                 }
             }
+            guard wantParameters else { return [dx] + params.map { _ in nil } }
             // Reduce the lanes' parameter gradients in lane order (deterministic).
             var parameterGrads: [Tensor<T>?] = []
             for k in 0..<params.count {
@@ -171,13 +173,14 @@ struct PooledMLPPlan<T: TensorScalar> {
     }
 
     /// Back-propagates `work.delta[0]` (∂L/∂output of the chunk) through the layers, adding
-    /// parameter gradients to `grads` (ordered as `layers.flatMap(\.parameters)`) and writing
-    /// ∂L/∂input rows to `inputGrad` when given. Needs the chunk's forward `activations`.
+    /// parameter gradients to `grads` (ordered as `layers.flatMap(\.parameters)`; nil: frozen
+    /// parameters, none computed) and writing ∂L/∂input rows to `inputGrad` when given. Needs the
+    /// chunk's forward `activations`.
     @inlinable func backward(_ input: UnsafeMutablePointer<T>, rows r: Int, activations: [UnsafeMutablePointer<T>],
-                             work: Workspace, grads: [Tensor<T>],
+                             work: Workspace, grads: [Tensor<T>]?,
                   inputGrad: UnsafeMutablePointer<T>?) {
         var current = 0
-        var gradIndex = grads.count
+        var gradIndex = layers.reduce(0) { $0 + $1.parameters.count }
         for l in stride(from: layers.count - 1, through: 0, by: -1) {
             let layer = layers[l]
             let inF = widths[l], outF = widths[l + 1]
@@ -188,12 +191,13 @@ struct PooledMLPPlan<T: TensorScalar> {
             // parameters of layer l sit at grads[gradIndex - (1 or 2) …]
             let hasBias = layer.bias != nil
             gradIndex -= hasBias ? 2 : 1
-            let dW = grads[gradIndex].pointer
-            // ∂W += δᵀ·a_below   ([outF × r]·[r × inF])
-            T.gemm(transA: true, transB: false, m: outF, n: inF, k: r, alpha: 1, a: d, lda: outF, b: below, ldb: inF,
-                   beta: 1, c: dW, ldc: inF)
-            if hasBias {
-                T.columnSumsKernel(grads[gradIndex + 1].pointer, d, rows: r, cols: outF)
+            if let grads {
+                // ∂W += δᵀ·a_below   ([outF × r]·[r × inF])
+                T.gemm(transA: true, transB: false, m: outF, n: inF, k: r, alpha: 1, a: d, lda: outF, b: below, ldb: inF,
+                       beta: 1, c: grads[gradIndex].pointer, ldc: inF)
+                if hasBias {
+                    T.columnSumsKernel(grads[gradIndex + 1].pointer, d, rows: r, cols: outF)
+                }
             }
             let target: UnsafeMutablePointer<T>
             if l == 0 {

@@ -13,6 +13,48 @@ public func withoutGradients<R>(_ body: () throws -> R) rethrows -> R {
     return try body()
 }
 
+/// Whether network parameters receive gradients. Off inside `withFrozenParameters`.
+nonisolated(unsafe) public var parameterGradients = true
+
+/// Runs `body` with the network parameters as constants: layers still differentiate with
+/// respect to their inputs, not their weights.
+@inlinable
+public func withFrozenParameters<R>(_ body: () throws -> R) rethrows -> R {
+    let saved = parameterGradients
+    parameterGradients = false
+    defer { parameterGradients = saved }
+    return try body()
+}
+
+/// Whether a training step differentiates through the next period's policy (the residual's full
+/// gradient, the paper's method) or holds it fixed (a time-iteration step). Set by the solver for
+/// its training steps (`withNextPolicyGradient`); economies evaluate next-period policies inside
+/// `nextPeriodPolicy`.
+nonisolated(unsafe) public var nextPolicyGradient = true
+
+/// Runs `body` (a training step) with `nextPolicyGradient` set to `enabled`.
+@inlinable
+public func withNextPolicyGradient<R>(_ enabled: Bool, _ body: () throws -> R) rethrows -> R {
+    let saved = nextPolicyGradient
+    nextPolicyGradient = enabled
+    defer { nextPolicyGradient = saved }
+    return try body()
+}
+
+/// Evaluates a next-period policy: with frozen parameters when training steps hold the next
+/// period's policy fixed (time iteration), as is otherwise.
+///
+/// Why it matters: with the full gradient both roots of the Euler equation (the stable one and
+/// the explosive one) are minima of the squared residual. Holding u(X') fixed turns each step
+/// into a damped fixed-point (time-iteration) update u ← T(u): a contraction at the stable root
+/// and expanding at the explosive one (for the LQ model the map H1 ↦ T(H1) has slope < 1 at the
+/// stable root and > 1 at the explosive root). It also keeps the condition number of the fit's
+/// level direction κ instead of κ² (docs/equilibrium-selection.md, docs/krusell-smith.md).
+@inlinable
+public func nextPeriodPolicy<R>(_ body: () throws -> R) rethrows -> R {
+    nextPolicyGradient ? try body() : try withFrozenParameters(body)
+}
+
 /// A node of the reverse-mode graph: a value, its gradient, and the local backward rule that
 /// maps the gradient of the output to gradients of its inputs (micrograd in tensors).
 public final class Variable<T: TensorScalar> {

@@ -43,6 +43,13 @@ public struct MethodConfig: Equatable, Sendable {
     /// Share of the agents of interest in a training step whose own states are drawn from the
     /// model file's `agents.interest` (when it has one) instead of read from the data.
     public var interestShare = 0.5
+    /// Training steps differentiate the Euler residual through the next period's policy u(X')
+    /// (true: the paper's residual minimisation) or hold u(X') fixed within the step (false: a
+    /// time-iteration step, `nextPeriodPolicy`).
+    public var nextPolicyGradient = true
+    /// With `nextPolicyGradient` false: switch to the full gradient once the attempt's val MSE
+    /// reaches this (time iteration selects the root, the full gradient polishes it); nil: never.
+    public var fullGradientBelow: Double? = nil
     public init() {}
 
     /// The expectation settings of training (`omega_quadrature_nodes`) — one place for every
@@ -377,6 +384,11 @@ struct ConfigKey {
             .valid("need 0 ≤ share ≤ 1") { $0.method.interestShare >= 0 && $0.method.interestShare <= 1 },
         .choice("method.refresh_data_from", \.method.refreshDataFrom)
             .help("initial | previous: refreshed paths start at the initial state, or continue where the previous data's paths ended (ergodic sampling)"),
+        .bool("method.next_policy_gradient", \.method.nextPolicyGradient)
+            .help("training steps differentiate through next period's policy u(X') (true, the paper) or hold it fixed (false: time iteration, where the explosive root repels)"),
+        .optionalDouble("method.full_gradient_below", \.method.fullGradientBelow)
+            .help("with next_policy_gradient false: the full gradient once val MSE ≤ this (null: never)")
+            .valid("need > 0, or null") { ($0.method.fullGradientBelow ?? 1) > 0 },
         .optionalDouble("network.rho_output_scale", \.network.rhoOutputScale)
             .help("ρ's last-layer weights × this at initialisation: 0 starts flat, 1 is PyTorch's; null: 0 for identity/moments, 1 for deepset")
             .valid("need ≥ 0, or null") { ($0.network.rhoOutputScale ?? 0) >= 0 },

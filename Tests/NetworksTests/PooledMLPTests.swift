@@ -54,6 +54,32 @@ final class PooledMLPTests: XCTestCase {
         }
     }
 
+    /// Frozen parameters (`withFrozenParameters`, the next period's policy of a time-iteration
+    /// step): the same values and the same input gradient, and no parameter gradient, on both the
+    /// layer-by-layer path and the fused one.
+    func testFrozenParametersKeepTheInputGradientAndGiveNoParameterGradient() {
+        for (threads, rows) in [(1, 6), (2, 4 * PooledMLPSettings.parallelRowThreshold)] {
+            Parallelism.threads = threads
+            var g = SeededGenerator(seed: 3)
+            let mlp = MLP<Double>(inputSize: 2, hidden: 5, hiddenLayers: 2, outputSize: 1, bias: true, activation: .tanh, generator: &g)
+            let X = Tensor<Double>.randomNormal(shape: [rows, 2], using: &g)
+            let seed = Tensor<Double>.randomNormal(shape: [rows, 1], using: &g)
+            func run(frozen: Bool) -> (value: Tensor<Double>, input: Tensor<Double>, parameters: [Tensor<Double>?]) {
+                for p in mlp.layers.flatMap(\.parameters) { p.zeroGrad() }
+                let x = Variable(X.copy(), requiresGrad: true)
+                let y = frozen ? withFrozenParameters { mlp(x) } : mlp(x)
+                y.backward(seed: seed)
+                return (y.value, x.grad!, mlp.layers.flatMap(\.parameters).map(\.grad))
+            }
+            let free = run(frozen: false), frozen = run(frozen: true)
+            XCTAssertEqual(free.value.scalars, frozen.value.scalars, "rows \(rows)")
+            for i in 0..<X.count { XCTAssertEqual(frozen.input.pointer[i], free.input.pointer[i], accuracy: 1e-12, "rows \(rows)") }
+            XCTAssertTrue(free.parameters.allSatisfy { $0 != nil }, "rows \(rows)")
+            XCTAssertTrue(frozen.parameters.allSatisfy { $0 == nil }, "rows \(rows)")
+            XCTAssertTrue(parameterGradients, "restored after the block")
+        }
+    }
+
     func testFusedPoolingMatchesUnfusedOpsAndFiniteDifferences() {
         for activation in [Activation.relu, .tanh, .softplus] {
             check(inputSize: 1, activation: activation, bias: true, chunkRows: 512, keep: true, threads: 1)

@@ -2,6 +2,8 @@ import XCTest
 import SymmetricNumerics
 import SymmetricNetworks
 import SymmetricTraining
+import SymmetricEconomics
+import Foundation
 
 /// Equilibrium selection by default (issue 10): ρ starts flat, the implicit-bias argument for the
 /// stable root; docs/equilibrium-selection.md has the measurements.
@@ -22,6 +24,54 @@ final class EquilibriumSelectionTests: TemporaryFolderTestCase {
         XCTAssertEqual(c.network.resolvedRhoOutputScale, 0, "flat for φ(Moments)")
         c.network.phi = .deepset
         XCTAssertEqual(c.network.resolvedRhoOutputScale, 1, "PyTorch's for Deep Sets")
+    }
+
+    /// Time iteration for the LQ model (eq. 20 with u = H0 + H1·mean X): holding u(X') fixed, the
+    /// Euler equation maps H1 to T(H1) = (1−δ)(aH1 − βα1)/(γ + βα1 − aH1), a = βγ(1−δ). Both
+    /// roots are fixed points; T' < 1 at the stable root (attracting) and > 1 at the explosive one
+    /// (repelling), so a step that holds the next period's policy fixed moves away from the root
+    /// the full gradient can converge to. Roots from the closed form (`LQEquilibrium`).
+    func testTimeIterationAttractsTheStableRootAndRepelsTheExplosiveOne() throws {
+        for (alpha1, beta, gamma, delta) in [(1.0, 0.95, 90.0, 0.05), (2.0, 0.95, 90.0, 0.05), (1.0, 0.9, 50.0, 0.1)] {
+            var m = InvestmentModel()
+            m.alpha1 = alpha1; m.beta = beta; m.gamma = gamma; m.delta = delta
+            let lq = try LQEquilibrium(model: m)
+            let a = beta * gamma * (1 - delta)
+            func T(_ h: Double) -> Double { (1 - delta) * (a * h - beta * alpha1) / (gamma + beta * alpha1 - a * h) }
+            func slope(_ h: Double) -> Double { (1 - delta) * a * gamma / pow(gamma + beta * alpha1 - a * h, 2) }
+            XCTAssertEqual(T(lq.H1), lq.H1, accuracy: 1e-12)
+            XCTAssertEqual(T(lq.H1Explosive), lq.H1Explosive, accuracy: 1e-12)
+            XCTAssertLessThan(slope(lq.H1), 1)
+            XCTAssertGreaterThan(slope(lq.H1Explosive), 1)
+            // iterating from the flat start H1 = 0 reaches the stable root
+            var h = 0.0
+            for _ in 0..<2000 { h = T(h) }
+            XCTAssertEqual(h, lq.H1, accuracy: 1e-10)
+        }
+    }
+
+    /// φ(Identity) seeds whose first attempt the own-path screen rejects with the full gradient
+    /// (docs/equilibrium-selection.md, 20-seed table): without the screen and the own-path check,
+    /// the full gradient's first attempt ends far from the exact policy, while time-iteration steps
+    /// (`method.next_policy_gradient: false`) reach it on the first attempt.
+    func testTimeIterationStepsReachTheStableRootWhereTheFullGradientFindsAnotherSolution() throws {
+        let progress = ProgressReporter(forceTerminal: false)
+        progress.quiet = true
+        for seed in [7, 8] {
+            func solve(_ overrides: [String], _ name: String) throws -> SolveSummary {
+                var c = RunConfig()
+                for o in ["network.phi=identity", "seed=\(seed)"] + overrides { try c.apply(override: o) }
+                try c.validate()
+                return try SolveRunner.solve(config: c, folder: RunFolder(dir.appendingPathComponent("\(name)-\(seed)")), progress: progress)
+            }
+            let unchecked = try solve(["trainer.own_path_screen=0", "trainer.verify_own_paths=false"], "full")
+            XCTAssertGreaterThan(unchecked.policyScaledError ?? .infinity, 0.05, "seed \(seed): the full gradient's first attempt")
+            let ti = try solve(["method.next_policy_gradient=false"], "time-iteration")
+            XCTAssertEqual(ti.status, .solved, "seed \(seed)")
+            XCTAssertLessThan(try XCTUnwrap(ti.policyScaledError), 0.005, "seed \(seed)")
+            let m = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("time-iteration-\(seed)/metrics.json"))) as? [String: Any]
+            XCTAssertEqual(m?["attempts"] as? Int, 1, "seed \(seed): first attempt")
+        }
     }
 
     /// The case that used to fail on every attempt with the PyTorch initialisation (test MSE 8.7e44):
