@@ -45,8 +45,8 @@ public struct MethodConfig: Equatable, Sendable {
     public var interestShare = 0.5
     /// Training steps differentiate the Euler residual through the next period's policy u(X')
     /// (true: the paper's residual minimisation) or hold u(X') fixed within the step (false: a
-    /// time-iteration step, `nextPeriodPolicy`).
-    public var nextPolicyGradient = true
+    /// time-iteration step, `nextPeriodPolicy`); nil: by architecture (`resolvedNextPolicyGradient`).
+    public var nextPolicyGradient: Bool? = nil
     /// With `nextPolicyGradient` false: switch to the full gradient once the attempt's val MSE
     /// reaches this (time iteration selects the root, the full gradient polishes it); nil: never.
     public var fullGradientBelow: Double? = nil
@@ -163,6 +163,12 @@ public struct RunConfig: Equatable, Sendable {
     public var modelSHA256: String? = nil
     public init() {}
 
+    /// `method.next_policy_gradient`, by architecture when null: time-iteration steps (false) for
+    /// φ(Identity) and Deep Sets, where they removed every explosive first attempt at no cost; the
+    /// full gradient for φ(Moments), whose time-iteration runs converge more slowly
+    /// (docs/equilibrium-selection.md, "Time iteration").
+    public var resolvedNextPolicyGradient: Bool { method.nextPolicyGradient ?? (network.phi == .moments) }
+
     public static func == (a: RunConfig, b: RunConfig) -> Bool {
         a.kind == b.kind && a.model == b.model && a.extensions == b.extensions && a.method == b.method && a.network == b.network
             && a.optimizer == b.optimizer && a.trainer == b.trainer && a.seed == b.seed && a.modelFile == b.modelFile
@@ -231,6 +237,16 @@ struct ConfigKey {
             case "true", "yes", "on": c[keyPath: kp] = true
             case "false", "no", "off": c[keyPath: kp] = false
             default: throw ConfigError(key: path, "expected true or false, got '\(s)'")
+            }
+        }
+    }
+    static func optionalBool(_ path: String, _ kp: WritableKeyPath<RunConfig, Bool?>) -> ConfigKey {
+        ConfigKey(path: path, typeName: "true, false or null", read: { $0[keyPath: kp].map { String($0) } ?? "null" }) { c, s in
+            switch s.lowercased() {
+            case "true", "yes", "on": c[keyPath: kp] = true
+            case "false", "no", "off": c[keyPath: kp] = false
+            case "null", "~", "", "none": c[keyPath: kp] = nil
+            default: throw ConfigError(key: path, "expected true, false or null, got '\(s)'")
             }
         }
     }
@@ -384,8 +400,8 @@ struct ConfigKey {
             .valid("need 0 ≤ share ≤ 1") { $0.method.interestShare >= 0 && $0.method.interestShare <= 1 },
         .choice("method.refresh_data_from", \.method.refreshDataFrom)
             .help("initial | previous: refreshed paths start at the initial state, or continue where the previous data's paths ended (ergodic sampling)"),
-        .bool("method.next_policy_gradient", \.method.nextPolicyGradient)
-            .help("training steps differentiate through next period's policy u(X') (true, the paper) or hold it fixed (false: time iteration, where the explosive root repels)"),
+        .optionalBool("method.next_policy_gradient", \.method.nextPolicyGradient)
+            .help("training steps differentiate through next period's policy u(X') (true, the paper) or hold it fixed (false: time iteration, where the explosive root repels); null: false for identity/deepset, true for moments"),
         .optionalDouble("method.full_gradient_below", \.method.fullGradientBelow)
             .help("with next_policy_gradient false: the full gradient once val MSE ≤ this (null: never)")
             .valid("need > 0, or null") { ($0.method.fullGradientBelow ?? 1) > 0 },

@@ -245,8 +245,7 @@ public final class Solver<E: SymmetricEconomy> {
     /// Whether training steps differentiate through the next period's policy now
     /// (`method.next_policy_gradient`, `method.full_gradient_below`).
     var fullGradient: Bool {
-        let m = config.method
-        return m.nextPolicyGradient || m.fullGradientBelow.map { bestValMSE <= $0 } ?? false
+        config.resolvedNextPolicyGradient || config.method.fullGradientBelow.map { bestValMSE <= $0 } ?? false
     }
 
     func trainStep(_ indices: [Int], subsample: UInt64, pool: UInt64) -> Double {

@@ -24,6 +24,15 @@ final class EquilibriumSelectionTests: TemporaryFolderTestCase {
         XCTAssertEqual(c.network.resolvedRhoOutputScale, 0, "flat for φ(Moments)")
         c.network.phi = .deepset
         XCTAssertEqual(c.network.resolvedRhoOutputScale, 1, "PyTorch's for Deep Sets")
+        // time-iteration steps by default for Deep Sets and φ(Identity), the full gradient for φ(Moments)
+        XCTAssertNil(c.method.nextPolicyGradient)
+        XCTAssertFalse(c.resolvedNextPolicyGradient)
+        c.network.phi = .identity
+        XCTAssertFalse(c.resolvedNextPolicyGradient)
+        c.network.phi = .moments
+        XCTAssertTrue(c.resolvedNextPolicyGradient)
+        c.method.nextPolicyGradient = false
+        XCTAssertFalse(c.resolvedNextPolicyGradient, "an explicit setting wins")
     }
 
     /// Time iteration for the LQ model (eq. 20 with u = H0 + H1·mean X): holding u(X') fixed, the
@@ -53,7 +62,7 @@ final class EquilibriumSelectionTests: TemporaryFolderTestCase {
     /// φ(Identity) seeds whose first attempt the own-path screen rejects with the full gradient
     /// (docs/equilibrium-selection.md, 20-seed table): without the screen and the own-path check,
     /// the full gradient's first attempt ends far from the exact policy, while time-iteration steps
-    /// (`method.next_policy_gradient: false`) reach it on the first attempt.
+    /// (`method.next_policy_gradient: false`, φ(Identity)'s default) reach it on the first attempt.
     func testTimeIterationStepsReachTheStableRootWhereTheFullGradientFindsAnotherSolution() throws {
         let progress = ProgressReporter(forceTerminal: false)
         progress.quiet = true
@@ -64,9 +73,9 @@ final class EquilibriumSelectionTests: TemporaryFolderTestCase {
                 try c.validate()
                 return try SolveRunner.solve(config: c, folder: RunFolder(dir.appendingPathComponent("\(name)-\(seed)")), progress: progress)
             }
-            let unchecked = try solve(["trainer.own_path_screen=0", "trainer.verify_own_paths=false"], "full")
+            let unchecked = try solve(["method.next_policy_gradient=true", "trainer.own_path_screen=0", "trainer.verify_own_paths=false"], "full")
             XCTAssertGreaterThan(unchecked.policyScaledError ?? .infinity, 0.05, "seed \(seed): the full gradient's first attempt")
-            let ti = try solve(["method.next_policy_gradient=false"], "time-iteration")
+            let ti = try solve([], "time-iteration")   // the default for φ(Identity)
             XCTAssertEqual(ti.status, .solved, "seed \(seed)")
             XCTAssertLessThan(try XCTUnwrap(ti.policyScaledError), 0.005, "seed \(seed)")
             let m = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("time-iteration-\(seed)/metrics.json"))) as? [String: Any]
