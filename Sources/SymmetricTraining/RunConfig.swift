@@ -47,9 +47,9 @@ public struct MethodConfig: Equatable, Sendable {
     /// (true: the paper's residual minimisation) or hold u(X') fixed within the step (false: a
     /// time-iteration step, `nextPeriodPolicy`); nil: by architecture (`resolvedNextPolicyGradient`).
     public var nextPolicyGradient: Bool? = nil
-    /// With `nextPolicyGradient` false: switch to the full gradient once the attempt's val MSE
-    /// reaches this (time iteration selects the root, the full gradient polishes it); nil: never.
-    public var fullGradientBelow: Double? = nil
+    /// Once the attempt's val MSE reaches this, training steps switch to the other kind (time
+    /// iteration ↔ the full gradient); nil: never.
+    public var switchGradientBelow: Double? = nil
     public init() {}
 
     /// The expectation settings of training (`omega_quadrature_nodes`) — one place for every
@@ -168,6 +168,14 @@ public struct RunConfig: Equatable, Sendable {
     /// full gradient for φ(Moments), whose time-iteration runs converge more slowly
     /// (docs/equilibrium-selection.md, "Time iteration").
     public var resolvedNextPolicyGradient: Bool { method.nextPolicyGradient ?? (network.phi == .moments) }
+
+    /// Whether a training step differentiates through the next period's policy when the
+    /// attempt's best val MSE is `bestValMSE`: `resolvedNextPolicyGradient`, flipped once
+    /// `method.switch_gradient_below` is reached.
+    public func nextPolicyGradient(bestValMSE: Double) -> Bool {
+        let switched = method.switchGradientBelow.map { bestValMSE <= $0 } ?? false
+        return resolvedNextPolicyGradient != switched
+    }
 
     public static func == (a: RunConfig, b: RunConfig) -> Bool {
         a.kind == b.kind && a.model == b.model && a.extensions == b.extensions && a.method == b.method && a.network == b.network
@@ -402,9 +410,9 @@ struct ConfigKey {
             .help("initial | previous: refreshed paths start at the initial state, or continue where the previous data's paths ended (ergodic sampling)"),
         .optionalBool("method.next_policy_gradient", \.method.nextPolicyGradient)
             .help("training steps differentiate through next period's policy u(X') (true, the paper) or hold it fixed (false: time iteration, where the explosive root repels); null: false for identity/deepset, true for moments"),
-        .optionalDouble("method.full_gradient_below", \.method.fullGradientBelow)
-            .help("with next_policy_gradient false: the full gradient once val MSE ≤ this (null: never)")
-            .valid("need > 0, or null") { ($0.method.fullGradientBelow ?? 1) > 0 },
+        .optionalDouble("method.switch_gradient_below", \.method.switchGradientBelow)
+            .help("once val MSE ≤ this, training steps switch between time iteration and the full gradient (null: never)")
+            .valid("need > 0, or null") { ($0.method.switchGradientBelow ?? 1) > 0 },
         .optionalDouble("network.rho_output_scale", \.network.rhoOutputScale)
             .help("ρ's last-layer weights × this at initialisation: 0 starts flat, 1 is PyTorch's; null: 0 for identity/moments, 1 for deepset")
             .valid("need ≥ 0, or null") { ($0.network.rhoOutputScale ?? 0) >= 0 },

@@ -242,12 +242,6 @@ public final class Solver<E: SymmetricEconomy> {
     /// (`pool` seed): pooled features, means over agents and next-period states of those agents
     /// only, so its cost does not grow with N (concentration of measure, as for the one draw of
     /// idiosyncratic shocks; docs/performance.md measures the bias).
-    /// Whether training steps differentiate through the next period's policy now
-    /// (`method.next_policy_gradient`, `method.full_gradient_below`).
-    var fullGradient: Bool {
-        config.resolvedNextPolicyGradient || config.method.fullGradientBelow.map { bestValMSE <= $0 } ?? false
-    }
-
     func trainStep(_ indices: [Int], subsample: UInt64, pool: UInt64) -> Double {
         optimizer.zeroGrad()
         let k = config.method.poolSample, n = economy.agentCount
@@ -262,7 +256,7 @@ public final class Solver<E: SymmetricEconomy> {
             let end = min(indices.count, start + chunk)
             let rows = Array(indices[start..<end])
             let X = Variable(subset.map { economy.restrictedStates(trainX, rows: rows, toAgents: $0) } ?? trainX.gather(rows))
-            let eps = withNextPolicyGradient(fullGradient) {
+            let eps = withNextPolicyGradient(config.nextPolicyGradient(bestValMSE: bestValMSE)) {
                 stepEconomy.eulerResidual(X, policy: network, subsample: subsample)
             }
             let equations = eps.value.count / (end - start)

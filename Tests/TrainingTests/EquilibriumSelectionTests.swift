@@ -33,6 +33,15 @@ final class EquilibriumSelectionTests: TemporaryFolderTestCase {
         XCTAssertTrue(c.resolvedNextPolicyGradient)
         c.method.nextPolicyGradient = false
         XCTAssertFalse(c.resolvedNextPolicyGradient, "an explicit setting wins")
+        // method.switch_gradient_below flips the kind of step once val MSE reaches it
+        XCTAssertFalse(c.nextPolicyGradient(bestValMSE: 1e-9), "no switch by default")
+        c.method.switchGradientBelow = 1e-5
+        XCTAssertFalse(c.nextPolicyGradient(bestValMSE: .infinity))
+        XCTAssertFalse(c.nextPolicyGradient(bestValMSE: 2e-5))
+        XCTAssertTrue(c.nextPolicyGradient(bestValMSE: 1e-5))
+        c.method.nextPolicyGradient = true
+        XCTAssertTrue(c.nextPolicyGradient(bestValMSE: 2e-5))
+        XCTAssertFalse(c.nextPolicyGradient(bestValMSE: 1e-6))
     }
 
     /// Time iteration for the LQ model (eq. 20 with u = H0 + H1·mean X): holding u(X') fixed, the
