@@ -180,7 +180,7 @@ struct PooledMLPPlan<T: TensorScalar> {
                              work: Workspace, grads: [Tensor<T>]?,
                   inputGrad: UnsafeMutablePointer<T>?) {
         var current = 0
-        var gradIndex = layers.reduce(0) { $0 + $1.parameters.count }
+        var gradIndex = layers.reduce(0) { $0 + ($1.bias == nil ? 1 : 2) }   // one past the last parameter
         for l in stride(from: layers.count - 1, through: 0, by: -1) {
             let layer = layers[l]
             let inF = widths[l], outF = widths[l + 1]
