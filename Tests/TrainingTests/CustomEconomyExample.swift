@@ -37,7 +37,7 @@ struct CongestionEconomy: SymmetricEconomy {
         let uX = u(X)                                                                  // [batch, 1]
         let shocks = Tensor<Double>(shape: [1, k, N], scalars: omega.nodes.flatMap { w in draw.scalars.map { sigma * $0 + eta * w } })
         let next = X.reshaped([batch, 1, N]) * (1 - delta) + uX.reshaped([batch, 1, 1]) + Variable(shocks)   // X'_k
-        let uNext = u(next.reshaped([batch * k, N])).reshaped([batch, k])
+        let uNext = nextPeriodPolicy { u(next.reshaped([batch * k, N])).reshaped([batch, k]) }   // fixed in a time-iteration step
         let payoff = (a - next.mean(axis: 2) * b) + uNext * (gamma * (1 - delta))      // [batch, k]
         let expectation = (payoff * Variable(Tensor(shape: [1, k], scalars: omega.weights))).sum(axis: 1)
         return (uX.reshaped([batch]) * gamma - expectation * beta).reshaped([batch, 1])
