@@ -169,11 +169,12 @@ public struct RunConfig: Equatable, Sendable {
     /// (docs/equilibrium-selection.md, "Time iteration").
     public var resolvedNextPolicyGradient: Bool { method.nextPolicyGradient ?? (network.phi == .moments) }
 
-    /// Whether a training step differentiates through the next period's policy when the
-    /// attempt's best val MSE is `bestValMSE`: `resolvedNextPolicyGradient`, flipped once
-    /// `method.switch_gradient_below` is reached.
-    public func nextPolicyGradient(bestValMSE: Double) -> Bool {
-        let switched = method.switchGradientBelow.map { bestValMSE <= $0 } ?? false
+    /// Whether a training step differentiates through the next period's policy, given the val MSEs
+    /// of the attempt so far: `resolvedNextPolicyGradient`, flipped for the rest of the attempt once
+    /// one of them reaches `method.switch_gradient_below` (new data, as an own-path refinement
+    /// brings, do not flip it back; a restart does).
+    public func nextPolicyGradient<S: Sequence>(attemptValMSEs: S) -> Bool where S.Element == Double {
+        let switched = method.switchGradientBelow.map { s in attemptValMSEs.contains { $0 <= s } } ?? false
         return resolvedNextPolicyGradient != switched
     }
 

@@ -242,6 +242,11 @@ public final class Solver<E: SymmetricEconomy> {
     /// (`pool` seed): pooled features, means over agents and next-period states of those agents
     /// only, so its cost does not grow with N (concentration of measure, as for the one draw of
     /// idiosyncratic shocks; docs/performance.md measures the bias).
+    /// Whether this attempt's training steps differentiate through the next period's policy now.
+    var nextPolicyGradient: Bool {
+        config.nextPolicyGradient(attemptValMSEs: history.lazy.filter { $0.attempt == self.attempt }.map(\.valMSE))
+    }
+
     func trainStep(_ indices: [Int], subsample: UInt64, pool: UInt64) -> Double {
         optimizer.zeroGrad()
         let k = config.method.poolSample, n = economy.agentCount
@@ -256,7 +261,7 @@ public final class Solver<E: SymmetricEconomy> {
             let end = min(indices.count, start + chunk)
             let rows = Array(indices[start..<end])
             let X = Variable(subset.map { economy.restrictedStates(trainX, rows: rows, toAgents: $0) } ?? trainX.gather(rows))
-            let eps = withNextPolicyGradient(config.nextPolicyGradient(bestValMSE: bestValMSE)) {
+            let eps = withNextPolicyGradient(nextPolicyGradient) {
                 stepEconomy.eulerResidual(X, policy: network, subsample: subsample)
             }
             let equations = eps.value.count / (end - start)

@@ -34,14 +34,15 @@ final class EquilibriumSelectionTests: TemporaryFolderTestCase {
         c.method.nextPolicyGradient = false
         XCTAssertFalse(c.resolvedNextPolicyGradient, "an explicit setting wins")
         // method.switch_gradient_below flips the kind of step once val MSE reaches it
-        XCTAssertFalse(c.nextPolicyGradient(bestValMSE: 1e-9), "no switch by default")
+        XCTAssertFalse(c.nextPolicyGradient(attemptValMSEs: [1e-9]), "no switch by default")
         c.method.switchGradientBelow = 1e-5
-        XCTAssertFalse(c.nextPolicyGradient(bestValMSE: .infinity))
-        XCTAssertFalse(c.nextPolicyGradient(bestValMSE: 2e-5))
-        XCTAssertTrue(c.nextPolicyGradient(bestValMSE: 1e-5))
+        XCTAssertFalse(c.nextPolicyGradient(attemptValMSEs: []))
+        XCTAssertFalse(c.nextPolicyGradient(attemptValMSEs: [1e-3, 2e-5]))
+        XCTAssertTrue(c.nextPolicyGradient(attemptValMSEs: [1e-3, 1e-5]))
+        XCTAssertTrue(c.nextPolicyGradient(attemptValMSEs: [1e-3, 1e-6, 4e-4]), "stays switched when new data raise val MSE")
         c.method.nextPolicyGradient = true
-        XCTAssertTrue(c.nextPolicyGradient(bestValMSE: 2e-5))
-        XCTAssertFalse(c.nextPolicyGradient(bestValMSE: 1e-6))
+        XCTAssertTrue(c.nextPolicyGradient(attemptValMSEs: [2e-5]))
+        XCTAssertFalse(c.nextPolicyGradient(attemptValMSEs: [1e-6, 1e-3]))
     }
 
     /// Time iteration for the LQ model (eq. 20 with u = H0 + H1·mean X): holding u(X') fixed, the
