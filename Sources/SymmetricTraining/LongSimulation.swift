@@ -82,7 +82,7 @@ public struct LongSimulation {
         var X = economy.initialState(generator: &g).reshaped([1] + economy.stateShape)
         var rows: [[Double]] = []
         rows.reserveCapacity(periods)
-        var eulerLog: [Double] = []
+        var eulerLog: [Double] = [], eulerAt: [Double] = []
         let burn = burnIn ?? periods / 10
         // states kept for the policy functions: every 10th period after the burn-in (bounded memory)
         var snapshots: [(t: Int, X: Tensor<T>)] = []
@@ -99,6 +99,8 @@ public struct LongSimulation {
             if t >= burn && (t - burn) % max(1, eulerEvery) == 0 {
                 let r = withoutGradients { economy.eulerResidual(Variable(X), policy: policy, subsample: nil).value }
                 for i in 0..<r.count { eulerLog.append(Foundation.log10(max(abs(Double(r.pointer[i])), 1e-300))) }
+                // one equation per agent: where along the first agent state the errors are
+                if r.count == N { for i in 0..<N { eulerAt.append(Double(X.pointer[i * d + agentStates[0]])) } }
             }
             if t >= burn && (t - burn) % snapshotEvery == 0 { snapshots.append((t, X)) }
             if t + 1 < periods { X = economy.nextState(X, policy: policy, generator: &g) }
@@ -118,6 +120,9 @@ public struct LongSimulation {
                                       "euler_error_log10_mean": eulerLog.isEmpty ? NSNull() : eulerLog.reduce(0, +) / Double(eulerLog.count) as Any,
                                       "euler_error_log10_max": eulerLog.max() ?? NSNull() as Any,
                                       "euler_error_points": eulerLog.count, "euler_every": eulerEvery]
+        if !eulerAt.isEmpty && eulerAt.count == eulerLog.count {
+            summary["euler_error_log10_by_" + m.states[agentStates[0]]] = Self.byDecile(of: eulerAt, eulerLog)
+        }
         var overall: [String: Any] = [:]
         for (k, name) in columns.enumerated().dropFirst() { overall[name] = stats(kept.map { $0[k] }) }
         summary["overall"] = overall
@@ -164,6 +169,24 @@ public struct LongSimulation {
         try writePolicyGrid(economy: economy, policy: policy, snapshots: snapshots, first: agentStates[0], folder: folder)
         try write(columns: columns, rows: rows, summary: summary, folder: folder, first: first)
         return Result(columns: columns, rows: rows, summary: summary)
+    }
+
+    /// Mean and max of `values` in the ten deciles of `at` (ties kept together in the lower one):
+    /// `[{"from", "to", "points", "mean", "max"}]`, from the smallest `at` up.
+    public static func byDecile(of at: [Double], _ values: [Double]) -> [[String: Double]] {
+        let order = at.indices.sorted { at[$0] < at[$1] }
+        var out: [[String: Double]] = []
+        var start = 0
+        for q in 1...10 {
+            var end = order.count * q / 10
+            guard end > start else { continue }
+            while end < order.count && at[order[end]] == at[order[end - 1]] { end += 1 }
+            let part = order[start..<end].map { values[$0] }
+            out.append(["from": at[order[start]], "to": at[order[end - 1]], "points": Double(part.count),
+                        "mean": part.reduce(0, +) / Double(part.count), "max": part.max()!])
+            start = end
+        }
+        return out
     }
 
     /// `policy_grid.csv` and `policy.svg`: each control on a grid of the first agent state, for every

@@ -69,7 +69,7 @@ public enum ResourceLimits {
         // (`refresh_data_every`) are made before the old are released; the test paths and their
         // per-state rows
         let data = bytes * stateValues * points * Double(m.trainTrajectories + m.valTrajectories)
-        let refinements = Double(c.trainer.verifyOwnPaths ? c.trainer.ownPathRefinements : 0)
+        let refinements = Double(c.trainer.verifyOwnPaths ? c.trainer.ownPathRefinements : 0) + (m.ownPathsAtEpoch > 0 ? 1 : 0)
         let paths = data * (1 + 2 * refinements) * (m.refreshDataEvery > 0 ? 2 : 1)
             + 1.5 * bytes * stateValues * points * Double(m.testTrajectories)
         // network rows of one chunk: max(2^18, rows of one state). The fused Deep Sets op keeps φ's

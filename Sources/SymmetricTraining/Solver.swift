@@ -340,6 +340,17 @@ public final class Solver<E: SymmetricEconomy> {
                 bestValMSE = .infinity
                 sinceImprovement = 0
             }
+            if method.ownPathsAtEpoch > 0 && localEpoch == method.ownPathsAtEpoch && !dataAugmented {
+                // own paths by the clock (`method.own_paths_at_epoch`; unless a refinement at the
+                // threshold brought them already): the same data, for economies whose val MSE level
+                // depends on N
+                refinements += 1
+                augmentWithOwnPaths()
+                bestValMSE = .infinity
+                secondsToThreshold = nil
+                sinceImprovement = 0
+                progress.message("epoch \(localEpoch + 1): adding paths simulated with the network to the training and validation data (method.own_paths_at_epoch)")
+            }
             let lr = schedule.rate(epoch: localEpoch)
             optimizer.learningRate = lr
             guard let trainMSE = trainEpoch(epoch: epoch, localEpoch: localEpoch, batchSize: batchSize, firstFiniteLoss: &firstFiniteLoss, elapsed: elapsed) else {

@@ -49,6 +49,12 @@ struct SimulateCommand: ParsableCommand {
             if let mean = s["euler_error_log10_mean"] as? Double, let max = s["euler_error_log10_max"] as? Double {
                 print(String(format: "Euler errors (log10): mean %.2f, max %.2f over %d points", mean, max, s["euler_error_points"] as? Int ?? 0))
             }
+            for (key, value) in s where key.hasPrefix("euler_error_log10_by_") {
+                guard let bins = value as? [[String: Double]] else { continue }
+                print("  by deciles of \(key.dropFirst("euler_error_log10_by_".count)): "
+                      + bins.map { String(format: "[%.3g, %.3g] %.2f/%.2f", $0["from"] ?? .nan, $0["to"] ?? .nan, $0["mean"] ?? .nan, $0["max"] ?? .nan) }
+                          .joined(separator: ", ") + " (mean/max)")
+            }
             if let overall = s["overall"] as? [String: Any] {
                 for name in r.columns.dropFirst() {
                     if let st = overall[name] as? [String: Double] { print(String(format: "  %-20@ mean %.6g  std %.6g", name as NSString, st["mean"] ?? .nan, st["std"] ?? .nan)) }

@@ -23,7 +23,7 @@ final class ConfigTests: XCTestCase {
     func testResolvedYAMLReadsBackToTheSameConfig() throws {
         var c = RunConfig()
         for o in ["model.N=1024", "model.nu=1.5", "network.phi=moments", "method.batch_size=0", "trainer.max_time=90.5",
-                  "optimizer.lr=2.5e-4", "network.activation=tanh", "seed=7", "method.shuffle=false"] {
+                  "optimizer.lr=2.5e-4", "method.own_paths_at_epoch=18", "network.activation=tanh", "seed=7", "method.shuffle=false"] {
             try c.apply(override: o)
         }
         let back = try RunConfig.parse(yaml: c.yaml())
@@ -77,7 +77,7 @@ final class ConfigTests: XCTestCase {
             ("model.beta=1.2", "model.beta"), ("model.beta=0", "model.beta"), ("model.gamma=0", "model.gamma"),
             ("model.N=0", "model.N"), ("model.sigma=-1", "model.sigma"), ("model.delta=1.5", "model.delta"),
             ("trainer.precision=16", "trainer.precision"), ("method.omega_quadrature_nodes=0", "method.omega_quadrature_nodes"),
-            ("optimizer.lr=0", "optimizer.lr"), ("network.L=0", "network.L"), ("method.T=0", "method.T"),
+            ("optimizer.lr=0", "optimizer.lr"), ("method.own_paths_at_epoch=-1", "method.own_paths_at_epoch"), ("network.L=0", "network.L"), ("method.T=0", "method.T"),
         ]
         for (o, key) in cases {
             var c = RunConfig()

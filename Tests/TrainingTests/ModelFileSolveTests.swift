@@ -60,6 +60,11 @@ final class ModelFileSolveTests: TemporaryFolderTestCase {
         let meanX = try XCTUnwrap((overall["mean_x"] as? [String: Double])?["mean"])
         XCTAssertEqual(meanX, steady, accuracy: 0.005 * steady)
         XCTAssertLessThan(try XCTUnwrap(r.summary["euler_error_log10_mean"] as? Double), -2.5)
+        if let bins = r.summary["euler_error_log10_by_x"] as? [[String: Double]] {
+            // every Euler error point in exactly one decile of x
+            XCTAssertEqual(bins.reduce(0) { $0 + Int($1["points"]!) }, r.summary["euler_error_points"] as? Int)
+            XCTAssertEqual(bins.map { $0["max"]! }.max()!, try XCTUnwrap(r.summary["euler_error_log10_max"] as? Double), accuracy: 1e-12)
+        }
         let gini = try XCTUnwrap((overall["gini_x"] as? [String: Double])?["mean"], "simulation.json has the Gini of x")
         XCTAssertTrue(gini > 0 && gini < 1, "\(gini)")
         for name in ["simulation.csv", "simulation.json", "policy_grid.csv", "policy.svg", "distribution.svg"] {
@@ -138,5 +143,27 @@ final class ModelFileSweepTests: XCTestCase {
         XCTAssertEqual(Set(runs.map { $0.config.modelOverrides["kappa"]! }), [0.1, 0.3])
         XCTAssertTrue(runs.allSatisfy { $0.config.modelOverrides["N"] == 16 && $0.config.modelFile == ModelFileSolveTests.tutorial.path })
         XCTAssertThrowsError(try SweepSpec.parse(yaml: yaml.replacingOccurrences(of: "model.kappa", with: "model.kapa")).runs().forEach { try $0.config.validate() })
+    }
+
+    /// The Euler errors by deciles of the first agent state (`simulate`): each decile's range,
+    /// count, mean and max, ties kept in one decile.
+    func testEulerErrorsByDecileOfTheAgentState() {
+        var g = SeededGenerator(seed: 3)
+        var at = (0..<100).map(Double.init)
+        at.seededShuffle(using: &g)
+        let bins = LongSimulation.byDecile(of: at, at.map { -$0 })
+        XCTAssertEqual(bins.count, 10)
+        for (q, b) in bins.enumerated() {
+            XCTAssertEqual(b["from"], Double(10 * q)); XCTAssertEqual(b["to"], Double(10 * q + 9))
+            XCTAssertEqual(b["points"], 10); XCTAssertEqual(b["mean"]!, -Double(10 * q) - 4.5, accuracy: 1e-12)
+            XCTAssertEqual(b["max"], -Double(10 * q))
+        }
+        // 30 households at the borrowing limit: one decile holds them all
+        let limit = Array(repeating: 0.0, count: 30) + (1...70).map(Double.init)
+        let tied = LongSimulation.byDecile(of: limit, limit)
+        XCTAssertEqual(tied.first?["points"], 30)
+        XCTAssertEqual(tied.first?["to"], 0)
+        XCTAssertEqual(tied.reduce(0) { $0 + $1["points"]! }, 100)
+        XCTAssertEqual(tied.count, 8, "the three lowest deciles are one")
     }
 }

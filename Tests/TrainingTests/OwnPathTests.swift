@@ -82,4 +82,29 @@ final class OwnPathTests: XCTestCase {
         XCTAssertEqual(try unscreened.fit { _, _ in }, .maxEpochs)
         XCTAssertEqual(unscreened.screenRestarts, 0, "own_path_screen = 0 turns the screen off")
     }
+
+    /// `method.own_paths_at_epoch`: at the start of that epoch the network's own paths join the
+    /// training and validation data (the paths of the policy as it is then: here the exact one, so
+    /// the new points solve the Euler equation too), once per attempt, never before.
+    func testOwnPathsJoinTheDataAtTheEpochAsked() throws {
+        let settings = ["trainer.stopping_threshold=0", "trainer.own_path_screen=0", "optimizer.lr=1e-12", "method.own_paths_at_epoch=2"]
+        let s = try solver(settings + ["trainer.max_epochs=2"])
+        let lq = try LQEquilibrium(model: s.config.model)
+        setLinearPolicy(s.network, H0: lq.H0, H1: lq.H1)
+        let train0 = s.trainX.shape[0], val0 = s.valX.shape[0]
+        XCTAssertEqual(try s.fit { _, _ in }, .maxEpochs)
+        XCTAssertFalse(s.dataAugmented, "epochs 1 and 2 train on the data as simulated")
+        XCTAssertEqual(s.trainX.shape[0], train0)
+
+        let t = try solver(settings + ["trainer.max_epochs=4"])
+        setLinearPolicy(t.network, H0: lq.H0, H1: lq.H1)
+        XCTAssertEqual(try t.fit { _, _ in }, .maxEpochs)
+        XCTAssertTrue(t.dataAugmented)
+        let m = t.config.method
+        XCTAssertEqual(t.trainX.shape[0], train0 + m.trainTrajectories * (m.T + 1), "one set of own paths, added once")
+        XCTAssertEqual(t.valX.shape[0], val0 + m.valTrajectories * (m.T + 1))
+        XCTAssertEqual(t.refinements, 1, "it counts as a refinement of the attempt")
+        XCTAssertLessThan(t.mse(t.trainX), 1e-6, "the added points are the exact policy's own paths")
+        XCTAssertTrue(t.history.allSatisfy { $0.attempt == 0 })
+    }
 }
