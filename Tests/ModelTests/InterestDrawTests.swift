@@ -8,13 +8,14 @@ import SymmetricModels
 /// drawn from the file's training distribution (`method.interest_share`); validation and test
 /// never do.
 final class InterestDrawTests: XCTestCase {
-    /// The Krusell–Smith file's text with an `agents.interest` block drawing k from `interest`
-    /// (inserted after agents.initial).
+    /// The Krusell–Smith file's text with its `agents.interest` block drawing k from `interest`.
     func krusellSmithText(interest: String) throws -> String {
         let text = try String(contentsOf: modelsFolder.appendingPathComponent("krusell_smith.yaml"), encoding: .utf8)
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        let initial = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("    k: k0_mean") }, "test setup: agents.initial's k in krusell_smith.yaml")
-        lines.insert(contentsOf: ["  interest:", "    k: \(interest)"], at: initial + 1)
+        let block = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("  interest:") }, "test setup: agents.interest in krusell_smith.yaml")
+        XCTAssertTrue(lines[block + 1].hasPrefix("    k: "), "test setup: agents.interest draws k")
+        lines[block] = "  interest:"
+        lines[block + 1] = "    k: \(interest)"
         return lines.joined(separator: "\n")
     }
 
