@@ -28,8 +28,8 @@ public struct MethodConfig: Equatable, Sendable {
     /// Every this many epochs, replace the training and validation data by paths simulated with
     /// the network from the common initial state (0 = never).
     public var refreshDataEvery = 0
-    /// At the start of this epoch of an attempt, add paths simulated with the network to the
-    /// training and validation data, as an own-path refinement does at the threshold (0 = never).
+    /// After this many epochs of an attempt, add paths simulated with the network to the training
+    /// and validation data, as an own-path refinement does at the threshold (0 = never).
     public var ownPathsAtEpoch = 0
     /// Each training and validation path starts from its own draw of the initial cross-section
     /// (false: one common initial state, as in the paper).
@@ -400,7 +400,7 @@ struct ConfigKey {
             .help("every this many epochs, new data: paths simulated with the network from the initial state (0 = never)")
             .valid("need ≥ 0 (0 = never)") { $0.method.refreshDataEvery >= 0 },
         .int("method.own_paths_at_epoch", \.method.ownPathsAtEpoch)
-            .help("at the start of this epoch, add paths simulated with the network to the data, as an own-path refinement does (0 = never)")
+            .help("after this many epochs of an attempt, add paths simulated with the network to the data, as an own-path refinement does (0 = never)")
             .valid("need ≥ 0 (0 = never)") { $0.method.ownPathsAtEpoch >= 0 },
         .int("method.pool_sample", \.method.poolSample)
             .help("agents per training step for pooling, means and next states, fresh each step (0 = all N; validation and test use all N)")
