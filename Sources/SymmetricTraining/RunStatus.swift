@@ -95,13 +95,21 @@ public enum DivergenceCause: String, Codable, Sendable {
     /// The training loss is fine but val MSE exploded: the validation paths reach states where the
     /// network extrapolates badly (data coverage), not evidently the learning rate.
     case validationData = "validation_data"
+    /// The loss stayed small over many steps and then was not finite: the equations gave a
+    /// non-finite value at finite weights (a log or a division at a control's bound), not a
+    /// blow-up of the steps.
+    case equations = "equations"
 
     /// The cause of a non-finite training loss (seen at a batch).
     /// - Parameters:
     ///   - optimizerSteps: Adam steps taken in the current attempt when the divergence was seen.
     ///   - lossBefore: the first finite batch loss of the attempt, if one was seen.
-    public static func diagnose(optimizerSteps: Int, lossBefore: Double?) -> DivergenceCause {
-        optimizerSteps == 0 && lossBefore == nil ? .initialResiduals : .learningRate
+    ///   - lastEpochLoss: the previous epoch's mean training loss in this attempt, if any.
+    public static func diagnose(optimizerSteps: Int, lossBefore: Double?, lastEpochLoss: Double? = nil) -> DivergenceCause {
+        if optimizerSteps == 0 && lossBefore == nil { return .initialResiduals }
+        // steady for at least an epoch and 100 steps, no larger than 10 × where the attempt started
+        if optimizerSteps >= 100, let before = lossBefore, let last = lastEpochLoss, last.isFinite, last <= 10 * before { return .equations }
+        return .learningRate
     }
 
     /// The cause of a val MSE above the divergence threshold, when the losses tell; nil when they don't.
@@ -127,6 +135,10 @@ public enum DivergenceCause: String, Codable, Sendable {
             return "Cause: the Euler residuals are not finite at the initial network, before any optimiser step, so the learning rate is not to blame; check the model.* parameters and method.X_0_loc/X_0_scale."
         case .validationData:
             return "The training loss kept falling while val MSE exploded: the validation paths reach states the training data do not cover; the learning rate is not the evident cause."
+        case .equations:
+            return "The training loss stayed small for many steps and then was not finite: the model's equations gave a non-finite value at finite weights "
+                + "(a log or a division at a control's bound, e.g. consumption sliding to 0), not a blow-up of the steps. Look at history.csv and the last "
+                + "checkpoint's policy; a smaller optimizer.lr may not help."
         }
     }
 }

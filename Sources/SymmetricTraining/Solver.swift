@@ -417,7 +417,8 @@ public final class Solver<E: SymmetricEconomy> {
             let idx = Array(order[(b * batchSize)..<min(points, (b + 1) * batchSize)])
             let loss = trainStep(idx, subsample: streams.subsample(epoch: epoch, batch: b), pool: streams.pool(epoch: epoch, batch: b))
             if !loss.isFinite {
-                let cause = DivergenceCause.diagnose(optimizerSteps: optimizer.step, lossBefore: firstFiniteLoss)
+                let previous = history.last.flatMap { $0.attempt == attempt ? $0.trainMSE : nil }
+                let cause = DivergenceCause.diagnose(optimizerSteps: optimizer.step, lossBefore: firstFiniteLoss, lastEpochLoss: previous)
                 divergenceCause = cause
                 progress.message("training diverged at epoch \(epoch + 1), batch \(b + 1): the loss is \(loss). The best checkpoint is kept. "
                                  + cause.advice(lr: config.optimizer.lr))

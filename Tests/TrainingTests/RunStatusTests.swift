@@ -51,6 +51,13 @@ final class RunStatusTests: TemporaryFolderTestCase {
     func testDivergenceCauseIsNamedOnlyWhenKnown() {
         XCTAssertEqual(DivergenceCause.diagnose(optimizerSteps: 3, lossBefore: 1e-2), .learningRate)
         XCTAssertEqual(DivergenceCause.diagnose(optimizerSteps: 0, lossBefore: nil), .initialResiduals)
+        // small and steady for an epoch and hundreds of steps, then NaN (Krusell–Smith's consumption sliding to 0):
+        // the equations, not the steps; a loss that had grown 10-fold, or a NaN within the first steps, is the steps
+        XCTAssertEqual(DivergenceCause.diagnose(optimizerSteps: 600, lossBefore: 2e-4, lastEpochLoss: 5e-4), .equations)
+        XCTAssertEqual(DivergenceCause.diagnose(optimizerSteps: 600, lossBefore: 2e-4, lastEpochLoss: 5e-2), .learningRate)
+        XCTAssertEqual(DivergenceCause.diagnose(optimizerSteps: 20, lossBefore: 2e-4, lastEpochLoss: 1e-4), .learningRate)
+        XCTAssertEqual(DivergenceCause.diagnose(optimizerSteps: 600, lossBefore: 2e-4, lastEpochLoss: nil), .learningRate)
+        XCTAssertFalse(DivergenceCause.equations.advice(lr: 10).contains("smaller optimizer.lr."))
         // val MSE exploded: the training loss tells, or nothing is claimed
         XCTAssertEqual(DivergenceCause.diagnoseValidation(trainLoss: 1e-3, previousTrainLoss: 2e-3), .validationData)
         XCTAssertEqual(DivergenceCause.diagnoseValidation(trainLoss: 5e2, previousTrainLoss: 1e-3), .learningRate)
