@@ -96,8 +96,8 @@ public enum DivergenceCause: String, Codable, Sendable {
     /// network extrapolates badly (data coverage), not evidently the learning rate.
     case validationData = "validation_data"
     /// The loss stayed small over many steps and then was not finite: the equations gave a
-    /// non-finite value at finite weights (a log or a division at a control's bound), not a
-    /// blow-up of the steps.
+    /// non-finite value or gradient (a log or a division at a control's bound), not a blow-up of
+    /// the steps.
     case equations = "equations"
 
     /// The cause of a non-finite training loss (seen at a batch).
@@ -136,7 +136,7 @@ public enum DivergenceCause: String, Codable, Sendable {
         case .validationData:
             return "The training loss kept falling while val MSE exploded: the validation paths reach states the training data do not cover; the learning rate is not the evident cause."
         case .equations:
-            return "The training loss stayed small for many steps and then was not finite: the model's equations gave a non-finite value at finite weights "
+            return "The training loss stayed small for many steps and then was not finite: the model's equations gave a non-finite value or gradient "
                 + "(a log or a division at a control's bound, e.g. consumption sliding to 0), not a blow-up of the steps. Look at history.csv and the last "
                 + "checkpoint's policy; a smaller optimizer.lr may not help."
         }
