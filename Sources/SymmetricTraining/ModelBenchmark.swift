@@ -57,7 +57,7 @@ public struct ModelFileBenchmark {
         let batch = Array(0..<min(c.method.batchSize == 0 ? 32 : c.method.batchSize, fileSolver.trainX.shape[0]))
         func time<E>(_ s: Solver<E>) -> Double {
             let start = DispatchTime.now().uptimeNanoseconds
-            for k in 0..<steps { _ = s.trainStep(batch, subsample: UInt64(k), pool: UInt64(k)) }
+            for k in 0..<steps { _ = s.trainStep(batch, subsample: UInt64(k), pool: UInt64(k), nextPolicyGradient: s.nextPolicyGradient) }
             return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps)
         }
         _ = time(fileSolver); _ = time(handSolver)   // warm-up

@@ -247,7 +247,7 @@ public final class Solver<E: SymmetricEconomy> {
         config.nextPolicyGradient(attemptValMSEs: history.lazy.filter { $0.attempt == self.attempt }.map(\.valMSE))
     }
 
-    func trainStep(_ indices: [Int], subsample: UInt64, pool: UInt64) -> Double {
+    func trainStep(_ indices: [Int], subsample: UInt64, pool: UInt64, nextPolicyGradient: Bool) -> Double {
         optimizer.zeroGrad()
         let k = config.method.poolSample, n = economy.agentCount
         var stepEconomy = trainingEconomy, subset: [Int]?
@@ -298,6 +298,17 @@ public final class Solver<E: SymmetricEconomy> {
             sinceImprovement = history.count - 1 - bestIndex
         }
 
+        /// The network's own paths join the data (a refinement, at the threshold or by the clock):
+        /// the best val MSE, the time to the threshold and patience start again on the new data.
+        func addOwnPaths(refinements count: Int, _ message: String) {
+            refinements = count
+            augmentWithOwnPaths()
+            bestValMSE = .infinity
+            secondsToThreshold = nil
+            sinceImprovement = 0
+            progress.message(message)
+        }
+
         /// At the threshold: accept, restart, or give up.
         func concludeAtThreshold() -> StopReason? {
             guard tc.verifyOwnPaths else { return .threshold }
@@ -312,12 +323,8 @@ public final class Solver<E: SymmetricEconomy> {
             case .refine:
                 // near the equilibrium path but inaccurate on it: the data do not cover the states the
                 // solution visits, so add the network's own paths to the data and carry on
-                refinements = policy.refinements
-                augmentWithOwnPaths()
-                bestValMSE = .infinity
-                secondsToThreshold = nil
-                sinceImprovement = 0
-                progress.message("\(what): adding paths simulated with the network to the training and validation data (refinement \(refinements) of \(tc.ownPathRefinements))")
+                addOwnPaths(refinements: policy.refinements, "\(what): adding paths simulated with the network to the training and validation "
+                            + "data (refinement \(policy.refinements) of \(tc.ownPathRefinements))")
                 return nil
             case .giveUp:
                 progress.message("\(what); no restarts left (trainer.max_restarts = \(tc.maxRestarts))")
@@ -342,14 +349,9 @@ public final class Solver<E: SymmetricEconomy> {
             }
             if method.ownPathsAtEpoch > 0 && localEpoch == method.ownPathsAtEpoch && !dataAugmented {
                 // own paths by the clock (`method.own_paths_at_epoch`; unless a refinement at the
-                // threshold brought them already): the same data, for economies whose val MSE level
-                // depends on N
-                refinements += 1
-                augmentWithOwnPaths()
-                bestValMSE = .infinity
-                secondsToThreshold = nil
-                sinceImprovement = 0
-                progress.message("epoch \(localEpoch + 1): adding paths simulated with the network to the training and validation data (method.own_paths_at_epoch)")
+                // threshold brought them already), for economies whose val MSE level depends on N
+                addOwnPaths(refinements: refinements + 1,
+                            "epoch \(localEpoch + 1): adding paths simulated with the network to the training and validation data (method.own_paths_at_epoch)")
             }
             let lr = schedule.rate(epoch: localEpoch)
             optimizer.learningRate = lr
@@ -411,11 +413,13 @@ public final class Solver<E: SymmetricEconomy> {
         }
         var batchCount = 0, lossSum = 0.0
         let batches = (points + batchSize - 1) / batchSize
+        let nextGradient = nextPolicyGradient   // the history does not change within an epoch
         average?.unload()
         defer { average?.load() }
         for b in 0..<batches {
             let idx = Array(order[(b * batchSize)..<min(points, (b + 1) * batchSize)])
-            let loss = trainStep(idx, subsample: streams.subsample(epoch: epoch, batch: b), pool: streams.pool(epoch: epoch, batch: b))
+            let loss = trainStep(idx, subsample: streams.subsample(epoch: epoch, batch: b), pool: streams.pool(epoch: epoch, batch: b),
+                                 nextPolicyGradient: nextGradient)
             if !loss.isFinite {
                 let previous = history.last.flatMap { $0.attempt == attempt ? $0.trainMSE : nil }
                 let cause = DivergenceCause.diagnose(optimizerSteps: optimizer.step, lossBefore: firstFiniteLoss, lastEpochLoss: previous)
