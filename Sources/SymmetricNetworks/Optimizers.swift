@@ -118,6 +118,16 @@ public final class ParameterAverage<T: TensorScalar> {
         isLoaded = true
     }
 
+    /// The average and its update count (to go back to them later).
+    public var state: (average: [Tensor<T>], updates: Int) { (average.map { $0.copy() }, updates) }
+
+    /// Puts back an average taken from `state` (with the iterate in the parameters).
+    public func restore(_ state: (average: [Tensor<T>], updates: Int)) {
+        precondition(!isLoaded && state.average.count == average.count, "ParameterAverage.restore: loaded, or not this average's state")
+        for (a, b) in zip(average, state.average) { a.pointer.update(from: b.pointer, count: a.count) }
+        updates = state.updates
+    }
+
     /// Restores the optimiser's iterate.
     public func unload() {
         guard isLoaded else { return }

@@ -141,6 +141,8 @@ public final class Solver<E: SymmetricEconomy> {
     public var lastOwnPathCheck: OwnPathCheck?
     /// Restarts triggered by the own-path screen (`trainer.own_path_screen`), all attempts.
     public var screenRestarts = 0
+    /// Rollbacks in the current attempt (`trainer.rollbacks`): each halved the learning rate.
+    public private(set) var rollbacksUsed = 0
     public let progress: ProgressReporter
 
     /// - Parameters:
@@ -297,6 +299,10 @@ public final class Solver<E: SymmetricEconomy> {
         if let bestIndex = history.lastIndex(where: { $0.valMSE == bestValMSE && $0.attempt == attempt }) {
             sinceImprovement = history.count - 1 - bestIndex
         }
+        if let last = history.last, last.attempt == attempt, last.lr > 0 {
+            // a resumed run: the rollbacks so far are in the recorded learning rate (halved by each)
+            rollbacksUsed = Self.rollbacks(recordedRate: last.lr, plannedRate: schedule.rate(epoch: max(0, last.epoch - 1 - attemptStartEpoch)))
+        }
 
         /// The network's own paths join the data (a refinement, at the threshold or by the clock):
         /// the best val MSE, the time to the threshold and patience start again on the new data.
@@ -353,10 +359,17 @@ public final class Solver<E: SymmetricEconomy> {
                 addOwnPaths(refinements: refinements + 1,
                             "epoch \(localEpoch + 1): adding paths simulated with the network to the training and validation data (method.own_paths_at_epoch)")
             }
-            let lr = schedule.rate(epoch: localEpoch)
+            let lr = schedule.rate(epoch: localEpoch) * Double.pow(0.5, Double(rollbacksUsed))
             optimizer.learningRate = lr
-            guard let trainMSE = trainEpoch(epoch: epoch, localEpoch: localEpoch, batchSize: batchSize, firstFiniteLoss: &firstFiniteLoss, elapsed: elapsed) else {
-                return .diverged
+            let snapshot = rollbacksUsed < tc.rollbacks ? TrainingSnapshot(self) : nil
+            guard let trainMSE = trainEpoch(epoch: epoch, localEpoch: localEpoch, batchSize: batchSize, firstFiniteLoss: &firstFiniteLoss,
+                                            rollingBack: snapshot != nil, elapsed: elapsed) else {
+                guard let snapshot, divergenceCause != .initialResiduals else { return .diverged }
+                // back to the start of the epoch with half the learning rate (`trainer.rollbacks`)
+                snapshot.restore(self)
+                rollbacksUsed += 1
+                divergenceCause = nil
+                continue
             }
             let (valMSE, policyErr) = validate()
             epochsDone += 1
@@ -365,6 +378,16 @@ public final class Solver<E: SymmetricEconomy> {
                                      valPolicyRelError: policyErr, seconds: t, attempt: attempt)
             history.append(record)
             if !valMSE.isFinite || valMSE > tc.divergenceThreshold {
+                if let snapshot {
+                    // back to the start of the epoch with half the learning rate (`trainer.rollbacks`)
+                    history.removeLast()
+                    epochsDone -= 1
+                    snapshot.restore(self)
+                    rollbacksUsed += 1
+                    progress.message("epoch \(localEpoch + 1): val_mse = \(sci(valMSE)) > trainer.divergence_threshold; back to the weights at the start of the "
+                                     + "epoch with the learning rate halved to \(sci(lr / 2)) (rollback \(rollbacksUsed) of \(tc.rollbacks), trainer.rollbacks)")
+                    continue
+                }
                 let previous = history.count >= 2 && history[history.count - 2].attempt == attempt ? history[history.count - 2].trainMSE : nil
                 let cause = DivergenceCause.diagnoseValidation(trainLoss: record.trainMSE, previousTrainLoss: previous)
                 divergenceCause = cause
@@ -404,7 +427,10 @@ public final class Solver<E: SymmetricEconomy> {
     /// Trains the optimiser's iterate and leaves the average (if any) loaded for validation.
     /// Returns the mean batch loss, or nil when a loss is not finite (the cause is recorded and
     /// reported).
-    func trainEpoch(epoch: Int, localEpoch: Int, batchSize: Int, firstFiniteLoss: inout Double?, elapsed: () -> Double) -> Double? {
+    /// - Parameter rollingBack: a non-finite loss will send training back to the start of the
+    ///   epoch (`trainer.rollbacks`), so it is reported as that, not as the end of the run.
+    func trainEpoch(epoch: Int, localEpoch: Int, batchSize: Int, firstFiniteLoss: inout Double?, rollingBack: Bool = false,
+                    elapsed: () -> Double) -> Double? {
         let points = trainX.shape[0]
         var order = Array(0..<points)
         if config.method.shuffle {
@@ -424,8 +450,14 @@ public final class Solver<E: SymmetricEconomy> {
                 let previous = history.last.flatMap { $0.attempt == attempt ? $0.trainMSE : nil }
                 let cause = DivergenceCause.diagnose(optimizerSteps: optimizer.step, lossBefore: firstFiniteLoss, lastEpochLoss: previous)
                 divergenceCause = cause
-                progress.message("training diverged at epoch \(epoch + 1), batch \(b + 1): the loss is \(loss). The best checkpoint is kept. "
-                                 + cause.advice(lr: config.optimizer.lr))
+                if rollingBack && cause != .initialResiduals {
+                    progress.message("epoch \(localEpoch + 1), batch \(b + 1): the loss is \(loss) (likely cause: \(cause.rawValue)); back to the weights at the start "
+                                     + "of the epoch with the learning rate halved to \(sci(optimizer.learningRate / 2)) (rollback \(rollbacksUsed + 1) "
+                                     + "of \(config.trainer.rollbacks), trainer.rollbacks)")
+                } else {
+                    progress.message("training diverged at epoch \(epoch + 1), batch \(b + 1): the loss is \(loss). The best checkpoint is kept. "
+                                     + cause.advice(lr: config.optimizer.lr))
+                }
                 return nil
             }
             if firstFiniteLoss == nil { firstFiniteLoss = loss }
@@ -535,11 +567,18 @@ public final class Solver<E: SymmetricEconomy> {
                       attempt: attempt, refinements: refinements)
     }
 
+    /// The rollbacks behind a recorded learning rate: each halved the schedule's rate.
+    public static func rollbacks(recordedRate: Double, plannedRate: Double) -> Int {
+        guard recordedRate > 0, plannedRate > 0 else { return 0 }
+        return max(0, Int(Foundation.log2(plannedRate / recordedRate).rounded()))
+    }
+
     /// Starts a new attempt: fresh weights (from the seed and the attempt number), fresh Adam
     /// state and learning-rate schedule; the history and the clock carry on.
     func restart(reason: String) {
         attempt += 1
         refinements = 0
+        rollbacksUsed = 0
         attemptStartEpoch = epochsDone
         var g = streams.restart(attempt: attempt)
         average?.unload()
@@ -673,5 +712,33 @@ public final class Solver<E: SymmetricEconomy> {
         bestValMSE = checkpoint.bestValMSE ?? .infinity
         secondsToThreshold = checkpoint.secondsToThreshold
         history = checkpoint.history
+    }
+}
+
+/// The training state at the start of an epoch, for `trainer.rollbacks`: the optimiser's
+/// iterate, Adam's moments and step, and the moving average.
+struct TrainingSnapshot<E: SymmetricEconomy> {
+    typealias T = E.Scalar
+    let parameters: [Tensor<T>]
+    let moments: (m: [Tensor<T>], v: [Tensor<T>]), step: Int
+    let average: (average: [Tensor<T>], updates: Int)?
+
+    /// Taken while the average (if any) is loaded, as between epochs.
+    init(_ solver: Solver<E>) {
+        solver.average?.unload()
+        defer { solver.average?.load() }
+        parameters = solver.network.parameters.map { $0.value.copy() }
+        let state = solver.optimizer.state
+        moments = (state.m.map { $0.copy() }, state.v.map { $0.copy() })
+        step = solver.optimizer.step
+        average = solver.average?.state
+    }
+
+    func restore(_ solver: Solver<E>) {
+        solver.average?.unload()
+        defer { solver.average?.load() }
+        for (p, saved) in zip(solver.network.parameters, parameters) { p.value.pointer.update(from: saved.pointer, count: saved.count) }
+        solver.optimizer.restore(m: moments.m, v: moments.v, step: step)
+        if let average { solver.average?.restore(average) }
     }
 }

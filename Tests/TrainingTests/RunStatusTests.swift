@@ -1,5 +1,6 @@
 import XCTest
 import SymmetricTraining
+import SymmetricEconomics
 
 /// Every run ends in one documented status (metrics.json `status`, the last console line) with its
 /// own exit code; only a solved run has a time to the threshold; reports count statuses.
@@ -97,6 +98,38 @@ final class RunStatusTests: TemporaryFolderTestCase {
         XCTAssertEqual(m["status"] as? String, "diverged")
         XCTAssertEqual(m["divergence_cause"] as? String, "learning_rate")
         XCTAssertTrue(m["seconds_to_1e-6"] is NSNull)
+    }
+
+    /// `trainer.rollbacks`: a non-finite loss sends the weights and Adam back to the start of the
+    /// epoch with half the learning rate, whether the training loss turned non-finite or val MSE
+    /// exploded. lr = 10 does both within the first epoch; 2 halvings are not enough (the run still
+    /// ends `diverged`, after saying so twice), up to 12 are (10 / 2^12 ≈ 2.4e-3, near the default
+    /// 1e-3): the run then trains on at the rate that worked, which the history records.
+    func testRollbacksHalveTheLearningRateUntilTheLossIsFinite() throws {
+        let few = dir.appendingPathComponent("rollback2")
+        let r2 = try runToEnd(["solve", "--out", few.path, "--set", "optimizer.lr=10", "--set", "trainer.rollbacks=2"] + small)
+        XCTAssertEqual(r2.status, RunStatus.diverged.exitCode, r2.stderr)
+        XCTAssertTrue(r2.stderr.contains("rollback 1 of 2") && r2.stderr.contains("rollback 2 of 2"), r2.stderr)
+        XCTAssertFalse(r2.stderr.contains("rollback 3"), r2.stderr)
+        XCTAssertTrue(r2.stderr.contains("training diverged"), "after the last rollback the run ends as before: \(r2.stderr)")
+
+        let many = dir.appendingPathComponent("rollback12")
+        let r = try runToEnd(["solve", "--out", many.path, "--set", "optimizer.lr=10", "--set", "trainer.rollbacks=12",
+                              "--set", "trainer.max_epochs=2"] + small)
+        XCTAssertNotEqual(r.status, RunStatus.diverged.exitCode, r.stderr)
+        XCTAssertFalse(r.stderr.contains("training diverged"), r.stderr)
+        let history = try String(contentsOf: many.appendingPathComponent("history.csv"), encoding: .utf8)
+            .split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        XCTAssertEqual(history.count, 2)
+        let rates = history.map { Double($0[2])! }
+        let halvings = Int(Foundation.log2(10 / rates[0]).rounded())
+        XCTAssertTrue((1...12).contains(halvings), "\(rates)")
+        XCTAssertEqual(rates[0], 10 * Foundation.pow(0.5, Double(halvings)), accuracy: 1e-12)
+        XCTAssertTrue(r.stderr.contains("rollback \(halvings) of 12"), r.stderr)
+        XCTAssertLessThanOrEqual(rates[1], rates[0], "the halved rate is kept for the rest of the attempt")
+        for row in history { XCTAssertTrue(Double(row[3])!.isFinite && Double(row[4])!.isFinite, "\(row)") }
+        XCTAssertEqual(Solver<InvestmentEconomy<Float>>.rollbacks(recordedRate: rates[0], plannedRate: 10), halvings,
+                       "a resumed run recovers its rollbacks from the recorded learning rate")
     }
 
     /// A run whose every attempt fails the own-path check ends `failed` (exit 4) and has no time to
