@@ -127,7 +127,12 @@ final class Evaluation<T: TensorScalar> {
                 if model.chain(s) != nil {
                     return .tensor(view == .interest && !economyLevel ? shocks.markovInterest[s]! : shocks.markovAll[s]!)
                 }
-                return evaluate(model.transitions[s], .current, view)
+                let next = evaluate(model.transitions[s], .current, view)
+                // a time-iteration step that holds next period's aggregates fixed
+                // (`method.hold_next_aggregates`): everybody's next states are data; the agents of
+                // interest's own (view .interest) still carry the gradient
+                if view == .all, !nextPolicyGradient, !nextAggregateGradient, case .tensor(let v) = next { return .tensor(v.detached()) }
+                return next
             }
         }
     }

@@ -32,12 +32,19 @@ public func withFrozenParameters<R>(_ body: () throws -> R) rethrows -> R {
 /// `nextPeriodPolicy`.
 nonisolated(unsafe) public var nextPolicyGradient = true
 
-/// Runs `body` (a training step) with `nextPolicyGradient` set to `enabled`.
+/// Whether a time-iteration step (`nextPolicyGradient` false) still differentiates through the
+/// other agents' next-period states, i.e. next period's aggregates (true), or holds them fixed
+/// as well (`method.hold_next_aggregates`). Model-file economies read it.
+nonisolated(unsafe) public var nextAggregateGradient = true
+
+/// Runs `body` (a training step) with `nextPolicyGradient` set to `enabled` (and
+/// `nextAggregateGradient` to `aggregates`).
 @inlinable
-public func withNextPolicyGradient<R>(_ enabled: Bool, _ body: () throws -> R) rethrows -> R {
-    let saved = nextPolicyGradient
+public func withNextPolicyGradient<R>(_ enabled: Bool, aggregates: Bool = true, _ body: () throws -> R) rethrows -> R {
+    let saved = (nextPolicyGradient, nextAggregateGradient)
     nextPolicyGradient = enabled
-    defer { nextPolicyGradient = saved }
+    nextAggregateGradient = aggregates
+    defer { (nextPolicyGradient, nextAggregateGradient) = saved }
     return try body()
 }
 

@@ -53,6 +53,12 @@ public struct MethodConfig: Equatable, Sendable {
     /// Once the attempt's val MSE reaches this, training steps switch to the other kind (time
     /// iteration ↔ the full gradient); nil: never.
     public var switchGradientBelow: Double? = nil
+    /// … or after this many epochs of the attempt, whichever comes first; nil: only by val MSE.
+    public var switchGradientAtEpoch: Int? = nil
+    /// Time-iteration steps also hold the other agents' next-period states fixed (model files):
+    /// next period's aggregates, prices and pooled features are data, and only an agent's own
+    /// next state carries the gradient — the household problem given the law of motion.
+    public var holdNextAggregates = false
     public init() {}
 
     /// The expectation settings of training (`omega_quadrature_nodes`) — one place for every
@@ -177,11 +183,17 @@ public struct RunConfig: Equatable, Sendable {
 
     /// Whether a training step differentiates through the next period's policy, given the val MSEs
     /// of the attempt so far: `resolvedNextPolicyGradient`, flipped for the rest of the attempt once
-    /// one of them reaches `method.switch_gradient_below` (new data, as an own-path refinement
-    /// brings, do not flip it back; a restart does).
+    /// one of them reaches `method.switch_gradient_below`, or once the attempt has run
+    /// `method.switch_gradient_at_epoch` epochs (new data, as an own-path refinement brings, do
+    /// not flip it back; a restart does).
     public func nextPolicyGradient<S: Sequence>(attemptValMSEs: S) -> Bool where S.Element == Double {
-        let switched = method.switchGradientBelow.map { s in attemptValMSEs.contains { $0 <= s } } ?? false
-        return resolvedNextPolicyGradient != switched
+        var epochs = 0, reached = false
+        for v in attemptValMSEs {
+            epochs += 1
+            if let s = method.switchGradientBelow, v <= s { reached = true }
+        }
+        let byClock = method.switchGradientAtEpoch.map { epochs >= $0 } ?? false
+        return resolvedNextPolicyGradient != (reached || byClock)
     }
 
     public static func == (a: RunConfig, b: RunConfig) -> Bool {
@@ -243,6 +255,15 @@ struct ConfigKey {
         ConfigKey(path: path, typeName: "a number or null", read: { $0[keyPath: kp].map(formatDouble) ?? "null" }) { c, s in
             if ["null", "~", "", "none"].contains(s.lowercased()) { c[keyPath: kp] = nil; return }
             guard let v = Double(s), v.isFinite else { throw ConfigError(key: path, "expected a number or null, got '\(s)'") }
+            c[keyPath: kp] = v
+        }
+    }
+    static func optionalInt(_ path: String, _ kp: WritableKeyPath<RunConfig, Int?>) -> ConfigKey {
+        ConfigKey(path: path, typeName: "an integer or null", read: { $0[keyPath: kp].map { String($0) } ?? "null" }) { c, s in
+            if ["null", "~", "", "none"].contains(s.lowercased()) { c[keyPath: kp] = nil; return }
+            guard let v = Int(s) ?? Double(s).flatMap({ $0 == $0.rounded() && abs($0) < 1e15 ? Int($0) : nil }) else {
+                throw ConfigError(key: path, "expected an integer or null, got '\(s)'")
+            }
             c[keyPath: kp] = v
         }
     }
@@ -423,6 +444,11 @@ struct ConfigKey {
         .optionalDouble("method.switch_gradient_below", \.method.switchGradientBelow)
             .help("once val MSE ≤ this, training steps switch between time iteration and the full gradient (null: never)")
             .valid("need > 0, or null") { ($0.method.switchGradientBelow ?? 1) > 0 },
+        .bool("method.hold_next_aggregates", \.method.holdNextAggregates)
+            .help("time-iteration steps also hold every agent's next state fixed but the agent of interest's own (model files: next period's aggregates, prices and pooled features become data)"),
+        .optionalInt("method.switch_gradient_at_epoch", \.method.switchGradientAtEpoch)
+            .help("... or after this many epochs of an attempt, whichever comes first (null: only by val MSE)")
+            .valid("need ≥ 1, or null") { ($0.method.switchGradientAtEpoch ?? 1) >= 1 },
         .optionalDouble("network.rho_output_scale", \.network.rhoOutputScale)
             .help("ρ's last-layer weights × this at initialisation: 0 starts flat, 1 is PyTorch's; null: 0 for identity/moments, 1 for deepset")
             .valid("need ≥ 0, or null") { ($0.network.rhoOutputScale ?? 0) >= 0 },

@@ -61,13 +61,16 @@ public enum RunStatus: String, Codable, Sendable, CaseIterable {
     ///
     /// A run that reached the threshold but whose test paths explode is `failed`, not `solved`;
     /// one that stopped early with exploding test paths is `failed`, not `not_converged`.
-    public init(stop reason: StopReason, testMSE: Double, divergenceThreshold: Double) {
+    /// - Parameter ownPathsLeaveBand: a run stopped before the threshold whose final policy, simulated
+    ///   on its own paths, leaves the own-path check's band (a runaway, not the stationary
+    ///   equilibrium): `failed`, not `not_converged`, whose paths are fine.
+    public init(stop reason: StopReason, testMSE: Double, divergenceThreshold: Double, ownPathsLeaveBand: Bool = false) {
         let exploded = RunStatus.testPathsExploded(testMSE: testMSE, divergenceThreshold: divergenceThreshold)
         switch reason {
         case .diverged: self = .diverged
         case .unverified: self = .failed
         case .threshold: self = exploded ? .failed : .solved
-        case .patience, .maxEpochs, .maxTime: self = exploded ? .failed : .notConverged
+        case .patience, .maxEpochs, .maxTime: self = exploded || ownPathsLeaveBand ? .failed : .notConverged
         }
     }
 

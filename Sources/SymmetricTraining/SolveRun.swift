@@ -316,7 +316,18 @@ final class Run<E: SymmetricEconomy> {
         switch outcome {
         case .trained(let r):
             reason = r
-            status = RunStatus(stop: r, testMSE: test.testMSE, divergenceThreshold: config.trainer.divergenceThreshold)
+            // a run that stopped before the threshold: are its own paths at least in the band?
+            var leavesBand = false
+            if config.trainer.verifyOwnPaths && [.patience, .maxEpochs, .maxTime].contains(r) {
+                let band = solver.ownPathCheck(measureResiduals: false)
+                leavesBand = !band.bounded
+                extra["own_paths_in_band"] = band.bounded
+                if leavesBand {
+                    progress.message("the network's own paths leave the band (\(band.bandText)): this is not the stationary equilibrium, "
+                                     + "the run is failed (docs/reliability.md)")
+                }
+            }
+            status = RunStatus(stop: r, testMSE: test.testMSE, divergenceThreshold: config.trainer.divergenceThreshold, ownPathsLeaveBand: leavesBand)
             cause = r == .diverged ? solver.divergenceCause : nil
             toThreshold = status == .solved ? solver.secondsToThreshold : nil
             if r == .threshold && status == .failed {

@@ -263,7 +263,7 @@ public final class Solver<E: SymmetricEconomy> {
             let end = min(indices.count, start + chunk)
             let rows = Array(indices[start..<end])
             let X = Variable(subset.map { economy.restrictedStates(trainX, rows: rows, toAgents: $0) } ?? trainX.gather(rows))
-            let eps = withNextPolicyGradient(nextPolicyGradient) {
+            let eps = withNextPolicyGradient(nextPolicyGradient, aggregates: !config.method.holdNextAggregates) {
                 stepEconomy.eulerResidual(X, policy: network, subsample: subsample)
             }
             let equations = eps.value.count / (end - start)

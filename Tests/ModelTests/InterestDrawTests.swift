@@ -132,3 +132,34 @@ final class NextStateTests: XCTestCase {
         XCTAssertNil(ie.nextState(at: ie.initialState(generator: &g).reshaped([1] + ie.stateShape), state: 0, states: [0], own: [[1]], policy: ip))
     }
 }
+
+/// `method.hold_next_aggregates`: a time-iteration step that also holds every agent's next state
+/// fixed but the agent of interest's own, so next period's aggregates (K', the prices, the pooled
+/// features) are data — the household problem given the law of motion.
+final class HoldNextAggregatesTests: XCTestCase {
+    func testItCutsOnlyTheAggregateChannelOfTimeIterationSteps() throws {
+        let m = try shippedModel("krusell_smith", ["N": 12])
+        var g = SeededGenerator(seed: 3)
+        var settings = ExpectationSettings(); settings.firmsPerState = 0   // every household's equation
+        let economy = ModelEconomy<Double>(model: m, architecture: smallArchitecture(), expectation: settings, generator: &g)
+        let policy = economy.makePolicy(generator: &g)
+        let X0 = economy.initialState(generator: &g)
+        let X = economy.simulate(from: X0, trajectories: 2, steps: 2, policy: policy, generator: &g).reshaped([-1] + economy.stateShape)
+        func run(fullGradient: Bool, aggregates: Bool) -> (residuals: [Double], gradients: [Double]) {
+            withNextPolicyGradient(fullGradient, aggregates: aggregates) { residualsAndGradients(economy, policy, X, subsample: nil) }
+        }
+        let full = run(fullGradient: true, aggregates: true), fullHeld = run(fullGradient: true, aggregates: false)
+        let ti = run(fullGradient: false, aggregates: true), held = run(fullGradient: false, aggregates: false)
+        // what is held changes gradients, never the residuals
+        XCTAssertEqual(fullHeld.residuals, full.residuals)
+        XCTAssertEqual(ti.residuals, full.residuals)
+        XCTAssertEqual(held.residuals, full.residuals)
+        // the full gradient differentiates through everything: holding aggregates applies to time-iteration steps only
+        XCTAssertEqual(fullHeld.gradients, full.gradients)
+        // in a time-iteration step the aggregate channel (K' → r', w', pooled φ(k', e')) is a real part of the gradient
+        XCTAssertGreaterThan(maxRelativeDifference(held.gradients, ti.gradients, scale: 1e-6), 1e-3)
+        XCTAssertTrue(held.gradients.allSatisfy(\.isFinite))
+        // the setting is restored after the step
+        XCTAssertTrue(nextPolicyGradient && nextAggregateGradient)
+    }
+}

@@ -40,6 +40,13 @@ final class EquilibriumSelectionTests: TemporaryFolderTestCase {
         XCTAssertFalse(c.nextPolicyGradient(attemptValMSEs: [1e-3, 2e-5]))
         XCTAssertTrue(c.nextPolicyGradient(attemptValMSEs: [1e-3, 1e-5]))
         XCTAssertTrue(c.nextPolicyGradient(attemptValMSEs: [1e-3, 1e-6, 4e-4]), "stays switched when new data raise val MSE")
+        // by the clock (`method.switch_gradient_at_epoch`), whichever comes first
+        c.method.switchGradientAtEpoch = 3
+        XCTAssertFalse(c.nextPolicyGradient(attemptValMSEs: [1e-3, 2e-5]), "2 epochs, above the level")
+        XCTAssertTrue(c.nextPolicyGradient(attemptValMSEs: [1e-3, 2e-5, 3e-5]), "3 epochs: switched by the clock")
+        XCTAssertTrue(c.nextPolicyGradient(attemptValMSEs: [1e-5]), "the level still switches earlier")
+        XCTAssertFalse(c.nextPolicyGradient(attemptValMSEs: []), "a restart starts the clock again")
+        c.method.switchGradientAtEpoch = nil
         c.method.nextPolicyGradient = true
         XCTAssertTrue(c.nextPolicyGradient(attemptValMSEs: [2e-5]))
         XCTAssertFalse(c.nextPolicyGradient(attemptValMSEs: [1e-6, 1e-3]))

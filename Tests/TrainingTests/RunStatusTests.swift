@@ -37,6 +37,13 @@ final class RunStatusTests: TemporaryFolderTestCase {
             XCTAssertEqual(RunStatus(stop: r, testMSE: 1e-3, divergenceThreshold: limit), .notConverged, "\(r)")
             XCTAssertEqual(RunStatus(stop: r, testMSE: .nan, divergenceThreshold: limit), .failed, "\(r)")
         }
+        // stopped before the threshold with own paths that leave the band (Krusell–Smith at N = 50, seed 2,
+        // slid to K = 327 with a test MSE of 1e-2): a runaway, not the equilibrium — failed, not not_converged
+        for r in [StopReason.maxEpochs, .maxTime, .patience] {
+            XCTAssertEqual(RunStatus(stop: r, testMSE: 1e-2, divergenceThreshold: limit, ownPathsLeaveBand: true), .failed, "\(r)")
+        }
+        XCTAssertEqual(RunStatus(stop: .threshold, testMSE: 1e-7, divergenceThreshold: limit, ownPathsLeaveBand: true), .solved,
+                       "at the threshold the own-path check has decided already")
         XCTAssertEqual(RunStatus(stop: .unverified, testMSE: 1e-7, divergenceThreshold: limit), .failed)
         XCTAssertEqual(RunStatus(stop: .diverged, testMSE: 1e-7, divergenceThreshold: limit), .diverged)
         // metrics.json from before statuses existed: derived from the stop reason and test MSE
@@ -85,6 +92,7 @@ final class RunStatusTests: TemporaryFolderTestCase {
         XCTAssertTrue(m["seconds_to_threshold"] is NSNull)
         XCTAssertEqual(m["stopping_threshold"] as? Double, 1e-6)
         XCTAssertEqual(m["epochs"] as? Int, 1)
+        XCTAssertEqual(m["own_paths_in_band"] as? Bool, true, "not_converged means the paths are fine: checked, not assumed")
     }
 
     /// `--set optimizer.lr=10`: diverged, exit 5, the learning rate named as the cause.
