@@ -299,6 +299,8 @@ public final class Solver<E: SymmetricEconomy> {
         if let bestIndex = history.lastIndex(where: { $0.valMSE == bestValMSE && $0.attempt == attempt }) {
             sinceImprovement = history.count - 1 - bestIndex
         }
+        /// The snapshot at the start of the last finished epoch (`trainer.rollbacks`).
+        var previousSnapshot: (snapshot: TrainingSnapshot<E>, epochs: Int, attempt: Int)?
         if let last = history.last, last.attempt == attempt, last.lr > 0 {
             // a resumed run: the rollbacks so far are in the recorded learning rate (halved by each)
             rollbacksUsed = Self.rollbacks(recordedRate: last.lr, plannedRate: schedule.rate(epoch: max(0, last.epoch - 1 - attemptStartEpoch)))
@@ -362,13 +364,28 @@ public final class Solver<E: SymmetricEconomy> {
             let lr = schedule.rate(epoch: localEpoch) * Double.pow(0.5, Double(rollbacksUsed))
             optimizer.learningRate = lr
             let snapshot = rollbacksUsed < tc.rollbacks ? TrainingSnapshot(self) : nil
-            guard let trainMSE = trainEpoch(epoch: epoch, localEpoch: localEpoch, batchSize: batchSize, firstFiniteLoss: &firstFiniteLoss,
-                                            rollingBack: snapshot != nil, elapsed: elapsed) else {
-                guard let snapshot, divergenceCause != .initialResiduals else { return .diverged }
-                // back to the start of the epoch with half the learning rate (`trainer.rollbacks`)
-                snapshot.restore(self)
+            /// `trainer.rollbacks`: back to the start of the previous epoch of this attempt when
+            /// there is one (a slide into a control's bound can start an epoch before the loss
+            /// turns NaN), else of this one; the learning rate is halved from then on.
+            func rollBack() {
+                if let older = previousSnapshot, older.attempt == attempt, older.epochs == epochsDone - 1 {
+                    history.removeLast(epochsDone - older.epochs)
+                    epochsDone = older.epochs
+                    older.snapshot.restore(self)
+                } else {
+                    snapshot?.restore(self)
+                }
+                previousSnapshot = nil
                 rollbacksUsed += 1
                 divergenceCause = nil
+                let next = schedule.rate(epoch: epochsDone - attemptStartEpoch) * Double.pow(0.5, Double(rollbacksUsed))
+                progress.message("back to the weights at the start of epoch \(epochsDone - attemptStartEpoch + 1) with the learning rate halved to \(sci(next)) "
+                                 + "(rollback \(rollbacksUsed) of \(tc.rollbacks), trainer.rollbacks)")
+            }
+            guard let trainMSE = trainEpoch(epoch: epoch, localEpoch: localEpoch, batchSize: batchSize, firstFiniteLoss: &firstFiniteLoss,
+                                            rollingBack: snapshot != nil, elapsed: elapsed) else {
+                guard snapshot != nil, divergenceCause != .initialResiduals else { return .diverged }
+                rollBack()
                 continue
             }
             let (valMSE, policyErr) = validate()
@@ -378,14 +395,11 @@ public final class Solver<E: SymmetricEconomy> {
                                      valPolicyRelError: policyErr, seconds: t, attempt: attempt)
             history.append(record)
             if !valMSE.isFinite || valMSE > tc.divergenceThreshold {
-                if let snapshot {
-                    // back to the start of the epoch with half the learning rate (`trainer.rollbacks`)
+                if snapshot != nil {
                     history.removeLast()
                     epochsDone -= 1
-                    snapshot.restore(self)
-                    rollbacksUsed += 1
-                    progress.message("epoch \(localEpoch + 1): val_mse = \(sci(valMSE)) > trainer.divergence_threshold; back to the weights at the start of the "
-                                     + "epoch with the learning rate halved to \(sci(lr / 2)) (rollback \(rollbacksUsed) of \(tc.rollbacks), trainer.rollbacks)")
+                    progress.message("epoch \(localEpoch + 1): val_mse = \(sci(valMSE)) > trainer.divergence_threshold")
+                    rollBack()
                     continue
                 }
                 let previous = history.count >= 2 && history[history.count - 2].attempt == attempt ? history[history.count - 2].trainMSE : nil
@@ -399,6 +413,7 @@ public final class Solver<E: SymmetricEconomy> {
             if isBest { bestValMSE = valMSE; sinceImprovement = 0 } else { sinceImprovement += 1 }
             if secondsToThreshold == nil && valMSE <= tc.stoppingThreshold { secondsToThreshold = t }
             try onEpoch(record, isBest)
+            if let snapshot { previousSnapshot = (snapshot, epochsDone - 1, attempt) }
             let remaining = Double(tc.maxEpochs - (epochsDone - attemptStartEpoch))
             let eta = t / Double(epochsDone) * remaining
             progress.epochDone(epoch: localEpoch, maxEpochs: tc.maxEpochs, trainMSE: record.trainMSE, valMSE: valMSE,
@@ -451,9 +466,7 @@ public final class Solver<E: SymmetricEconomy> {
                 let cause = DivergenceCause.diagnose(optimizerSteps: optimizer.step, lossBefore: firstFiniteLoss, lastEpochLoss: previous)
                 divergenceCause = cause
                 if rollingBack && cause != .initialResiduals {
-                    progress.message("epoch \(localEpoch + 1), batch \(b + 1): the loss is \(loss) (likely cause: \(cause.rawValue)); back to the weights at the start "
-                                     + "of the epoch with the learning rate halved to \(sci(optimizer.learningRate / 2)) (rollback \(rollbacksUsed + 1) "
-                                     + "of \(config.trainer.rollbacks), trainer.rollbacks)")
+                    progress.message("epoch \(localEpoch + 1), batch \(b + 1): the loss is \(loss) (likely cause: \(cause.rawValue))")
                 } else {
                     progress.message("training diverged at epoch \(epoch + 1), batch \(b + 1): the loss is \(loss). The best checkpoint is kept. "
                                      + cause.advice(lr: config.optimizer.lr))

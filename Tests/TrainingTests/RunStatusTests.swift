@@ -134,6 +134,7 @@ final class RunStatusTests: TemporaryFolderTestCase {
         XCTAssertTrue((1...12).contains(halvings), "\(rates)")
         XCTAssertEqual(rates[0], 10 * Foundation.pow(0.5, Double(halvings)), accuracy: 1e-12)
         XCTAssertTrue(r.stderr.contains("rollback \(halvings) of 12"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("back to the weights at the start of epoch 1 with the learning rate halved to"), r.stderr)
         XCTAssertLessThanOrEqual(rates[1], rates[0], "the halved rate is kept for the rest of the attempt")
         for row in history { XCTAssertTrue(Double(row[3])!.isFinite && Double(row[4])!.isFinite, "\(row)") }
         XCTAssertEqual(Solver<InvestmentEconomy<Float>>.rollbacks(recordedRate: rates[0], plannedRate: 10), halvings,
