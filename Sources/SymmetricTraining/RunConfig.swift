@@ -115,8 +115,9 @@ public struct TrainerConfig: Equatable, Sendable {
     public var ownPathRefinements = 2
     /// Stop as diverged when val MSE exceeds this.
     public var divergenceThreshold = 1e5
-    /// Times per attempt a non-finite training loss sends the weights and the optimiser back to
-    /// the start of the epoch, with the learning rate halved, before the run ends `diverged`.
+    /// Times per attempt a non-finite training loss (or val MSE above the divergence threshold)
+    /// sends the weights and the optimiser back to the start of the previous epoch, with the
+    /// learning rate halved, before the run ends `diverged`.
     public var rollbacks = 0
     public init() {}
 }
@@ -520,7 +521,7 @@ struct ConfigKey {
             .help("stop as diverged when val MSE exceeds this")
             .valid("need > 0") { $0.trainer.divergenceThreshold > 0 },
         .int("trainer.rollbacks", \.trainer.rollbacks)
-            .help("on a non-finite training loss, back to the start of the epoch with half the learning rate, this many times per attempt (0 = end diverged at once)")
+            .help("on a non-finite loss or val MSE above divergence_threshold, back to the start of the previous epoch with half the learning rate, this many times per attempt (0 = end diverged at once)")
             .valid("need ≥ 0") { $0.trainer.rollbacks >= 0 },
         .bool("trainer.verify_own_paths", \.trainer.verifyOwnPaths)
             .help("at the threshold, check the solution on paths simulated with itself"),

@@ -442,8 +442,8 @@ public final class Solver<E: SymmetricEconomy> {
     /// Trains the optimiser's iterate and leaves the average (if any) loaded for validation.
     /// Returns the mean batch loss, or nil when a loss is not finite (the cause is recorded and
     /// reported).
-    /// - Parameter rollingBack: a non-finite loss will send training back to the start of the
-    ///   epoch (`trainer.rollbacks`), so it is reported as that, not as the end of the run.
+    /// - Parameter rollingBack: a non-finite loss will send training back to an earlier epoch
+    ///   (`trainer.rollbacks`), so it is reported as that, not as the end of the run.
     func trainEpoch(epoch: Int, localEpoch: Int, batchSize: Int, firstFiniteLoss: inout Double?, rollingBack: Bool = false,
                     elapsed: () -> Double) -> Double? {
         let points = trainX.shape[0]
