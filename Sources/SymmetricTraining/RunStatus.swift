@@ -103,6 +103,10 @@ public enum DivergenceCause: String, Codable, Sendable {
     /// the steps.
     case equations = "equations"
 
+    /// Whether going back and taking smaller steps can help (`trainer.rollbacks`): not when the
+    /// residuals were non-finite before any step.
+    public var stepsCanHelp: Bool { self != .initialResiduals }
+
     /// The cause of a non-finite training loss (seen at a batch).
     /// - Parameters:
     ///   - optimizerSteps: Adam steps taken in the current attempt when the divergence was seen.

@@ -299,6 +299,8 @@ public final class Solver<E: SymmetricEconomy> {
         if let bestIndex = history.lastIndex(where: { $0.valMSE == bestValMSE && $0.attempt == attempt }) {
             sinceImprovement = history.count - 1 - bestIndex
         }
+        /// The learning rate of an epoch of the attempt: the schedule's, halved by each rollback.
+        func rate(_ localEpoch: Int) -> Double { schedule.rate(epoch: localEpoch) * Double.pow(0.5, Double(rollbacksUsed)) }
         /// The snapshot at the start of the last finished epoch (`trainer.rollbacks`).
         var previousSnapshot: (snapshot: TrainingSnapshot<E>, epochs: Int, attempt: Int)?
         if let last = history.last, last.attempt == attempt, last.lr > 0 {
@@ -361,7 +363,7 @@ public final class Solver<E: SymmetricEconomy> {
                 addOwnPaths(refinements: refinements + 1,
                             "epoch \(localEpoch + 1): adding paths simulated with the network to the training and validation data (method.own_paths_at_epoch)")
             }
-            let lr = schedule.rate(epoch: localEpoch) * Double.pow(0.5, Double(rollbacksUsed))
+            let lr = rate(localEpoch)
             optimizer.learningRate = lr
             let snapshot = rollbacksUsed < tc.rollbacks ? TrainingSnapshot(self) : nil
             /// `trainer.rollbacks`: back to the start of the previous epoch of this attempt when
@@ -378,13 +380,12 @@ public final class Solver<E: SymmetricEconomy> {
                 previousSnapshot = nil
                 rollbacksUsed += 1
                 divergenceCause = nil
-                let next = schedule.rate(epoch: epochsDone - attemptStartEpoch) * Double.pow(0.5, Double(rollbacksUsed))
-                progress.message("back to the weights at the start of epoch \(epochsDone - attemptStartEpoch + 1) with the learning rate halved to \(sci(next)) "
+                progress.message("back to the weights at the start of epoch \(epochsDone - attemptStartEpoch + 1) with the learning rate halved to \(sci(rate(epochsDone - attemptStartEpoch))) "
                                  + "(rollback \(rollbacksUsed) of \(tc.rollbacks), trainer.rollbacks)")
             }
             guard let trainMSE = trainEpoch(epoch: epoch, localEpoch: localEpoch, batchSize: batchSize, firstFiniteLoss: &firstFiniteLoss,
                                             rollingBack: snapshot != nil, elapsed: elapsed) else {
-                guard snapshot != nil, divergenceCause != .initialResiduals else { return .diverged }
+                guard snapshot != nil, divergenceCause?.stepsCanHelp ?? true else { return .diverged }
                 rollBack()
                 continue
             }
@@ -465,7 +466,7 @@ public final class Solver<E: SymmetricEconomy> {
                 let previous = history.last.flatMap { $0.attempt == attempt ? $0.trainMSE : nil }
                 let cause = DivergenceCause.diagnose(optimizerSteps: optimizer.step, lossBefore: firstFiniteLoss, lastEpochLoss: previous)
                 divergenceCause = cause
-                if rollingBack && cause != .initialResiduals {
+                if rollingBack && cause.stepsCanHelp {
                     progress.message("epoch \(localEpoch + 1), batch \(b + 1): the loss is \(loss) (likely cause: \(cause.rawValue))")
                 } else {
                     progress.message("training diverged at epoch \(epoch + 1), batch \(b + 1): the loss is \(loss). The best checkpoint is kept. "
