@@ -127,6 +127,44 @@ extension SymmetricEconomy {
     public func restrictedStates(_ X: Tensor<Scalar>, toAgents subset: [Int]) -> Tensor<Scalar> {
         restrictedStates(X, rows: nil, toAgents: subset)
     }
+    /// Per row `rows` of X, a systematic sample of `size` of its agents, [rows.count, size, …]:
+    /// the row's agents sorted by their state, read from its last component to its first (for
+    /// model files the agent-level Markov states, then the continuous ones), and every
+    /// (n/size)-th of them from a random start (`seed` and the row). Each Markov state's share of
+    /// the sample is the row's to within one agent, and the sample's mean state is close to the
+    /// row's, where a random subset's varies by about std/√size (stratified sampling;
+    /// `method.pool_stratified`). Slot j of the sample holds the j-th sampled agent.
+    public func stratifiedStates(_ X: Tensor<Scalar>, rows: [Int], size: Int, seed: UInt64) -> Tensor<Scalar> {
+        let n = stateShape[0], inner = stateShape.dropFirst().reduce(1, *)
+        precondition(size > 0 && size <= n, "stratifiedStates: size \(size) outside 1...\(n)")
+        let out = Tensor<Scalar>(uninitializedShape: [rows.count, size] + stateShape.dropFirst())
+        let step = Double(n) / Double(size)
+        for (k, r) in rows.enumerated() {
+            precondition(r >= 0 && r < X.shape[0], "stratifiedStates: row \(r) out of range 0..<\(X.shape[0])")
+            let row = X.pointer + r * n * inner
+            // the keys as a concrete [Double]: a comparator on the generic scalar is not specialised
+            // across modules and sorting a row took milliseconds
+            let keys = (0..<(n * inner)).map { Double(row[$0]) }
+            let sorted = keys.withUnsafeBufferPointer { key in
+                (0..<n).sorted { a, b in
+                    var c = inner - 1
+                    while c >= 0 {
+                        let x = key[a * inner + c], y = key[b * inner + c]
+                        if x != y { return x < y }
+                        c -= 1
+                    }
+                    return a < b
+                }
+            }
+            var g = SeededGenerator(seed: seed &+ UInt64(r) &* 0x9E37_79B9_7F4A_7C15)
+            let start = Double.random(in: 0..<1, using: &g)
+            for j in 0..<size {
+                let i = sorted[min(n - 1, Int((Double(j) + start) * step))]
+                (out.pointer + (k * size + j) * inner).update(from: row + i * inner, count: inner)
+            }
+        }
+        return out
+    }
     public func referenceMeanPolicy(_ X: Tensor<Scalar>) -> Tensor<Scalar>? { nil }
     public func policyErrors(_ X: Tensor<Scalar>, policy: Policy) -> PolicyErrors? { nil }
     public func reportColumns(_ X: Tensor<Scalar>) -> [(name: String, values: [Double])] { [] }

@@ -38,6 +38,10 @@ public struct MethodConfig: Equatable, Sendable {
     public var refreshDataFrom: RefreshStart = .initial
     /// Agents per training step for the pooled features, means and next-period states (0 = all N).
     public var poolSample = 0
+    /// The pooled agents of a training step are a systematic sample of each state's agents sorted
+    /// by their states (true), not a random subset shared by the step's states (false): the
+    /// sample's shares of each Markov state and its mean state then match the state's.
+    public var poolStratified = false
     /// Agents of the validation estimate each epoch (0 = all N); a stop is confirmed on all N.
     public var valPoolSample = 1024
     /// Validation and own-path checks measure every agent's equations (per-agent residuals),
@@ -430,6 +434,8 @@ struct ConfigKey {
         .int("method.pool_sample", \.method.poolSample)
             .help("agents per training step for pooling, means and next states, fresh each step (0 = all N; validation and test use all N)")
             .valid("need ≥ 0 (0 = all agents)") { $0.method.poolSample >= 0 },
+        .bool("method.pool_stratified", \.method.poolStratified)
+            .help("the pool_sample agents of a step are, per state, every (N/pool_sample)-th agent sorted by state from a random start (true: shares of each Markov state and the mean state match the state's), or one random subset for all states (false)"),
         .int("method.val_pool_sample", \.method.valPoolSample)
             .help("agents of a fixed subset that validation and the own-path checks use when N is larger (0 = all N); a stop is confirmed on all N")
             .valid("need ≥ 0 (0 = all agents)") { $0.method.valPoolSample >= 0 },

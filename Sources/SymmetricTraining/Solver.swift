@@ -237,18 +237,20 @@ public final class Solver<E: SymmetricEconomy> {
         return known && !rel.isEmpty ? rel.reduce(0, +) / Double(rel.count) : nil
     }
 
+    /// Whether this attempt's training steps differentiate through the next period's policy now.
+    var nextPolicyGradient: Bool {
+        config.nextPolicyGradient(attemptValMSEs: history.lazy.filter { $0.attempt == self.attempt }.map(\.valMSE))
+    }
+
     /// One optimiser step on the points `indices`: mean squared Euler residual, gradients
     /// accumulated over chunks when the batch is larger than a chunk. Returns the batch MSE.
     ///
     /// With `method.pool_sample` = K < N the step sees the economy of K agents drawn afresh
     /// (`pool` seed): pooled features, means over agents and next-period states of those agents
     /// only, so its cost does not grow with N (concentration of measure, as for the one draw of
-    /// idiosyncratic shocks; docs/performance.md measures the bias).
-    /// Whether this attempt's training steps differentiate through the next period's policy now.
-    var nextPolicyGradient: Bool {
-        config.nextPolicyGradient(attemptValMSEs: history.lazy.filter { $0.attempt == self.attempt }.map(\.valMSE))
-    }
-
+    /// idiosyncratic shocks; docs/performance.md measures the bias). With
+    /// `method.pool_stratified` the K agents are, per state, a systematic sample of its agents
+    /// sorted by state (`stratifiedStates`).
     func trainStep(_ indices: [Int], subsample: UInt64, pool: UInt64, nextPolicyGradient: Bool) -> Double {
         optimizer.zeroGrad()
         let k = config.method.poolSample, n = economy.agentCount
@@ -262,7 +264,12 @@ public final class Solver<E: SymmetricEconomy> {
         while start < indices.count {
             let end = min(indices.count, start + chunk)
             let rows = Array(indices[start..<end])
-            let X = Variable(subset.map { economy.restrictedStates(trainX, rows: rows, toAgents: $0) } ?? trainX.gather(rows))
+            let X = Variable(subset.map {
+                // stratified: per state a systematic sample of its agents (the random subset's
+                // economy only lends its slots' part of the one draw of idiosyncratic shocks)
+                config.method.poolStratified ? economy.stratifiedStates(trainX, rows: rows, size: k, seed: pool)
+                    : economy.restrictedStates(trainX, rows: rows, toAgents: $0)
+            } ?? trainX.gather(rows))
             let eps = withNextPolicyGradient(nextPolicyGradient, aggregates: !config.method.holdNextAggregates) {
                 stepEconomy.eulerResidual(X, policy: network, subsample: subsample)
             }
