@@ -435,7 +435,8 @@ struct ConfigKey {
             .help("agents per training step for pooling, means and next states, fresh each step (0 = all N; validation and test use all N)")
             .valid("need ≥ 0 (0 = all agents)") { $0.method.poolSample >= 0 },
         .bool("method.pool_stratified", \.method.poolStratified)
-            .help("the pool_sample agents of a step are, per state, every (N/pool_sample)-th agent sorted by state from a random start (true: shares of each Markov state and the mean state match the state's), or one random subset for all states (false)"),
+            .help("the pool_sample agents of a step are, per state, every (N/pool_sample)-th agent sorted by state from a random start (true: shares of each Markov state and the mean state match the state's), or one random subset for all states (false)")
+            .valid("needs method.pool_sample > 0 (a pool to stratify); set it, or pool_stratified: false") { !$0.method.poolStratified || $0.method.poolSample > 0 },
         .int("method.val_pool_sample", \.method.valPoolSample)
             .help("agents of a fixed subset that validation and the own-path checks use when N is larger (0 = all N); a stop is confirmed on all N")
             .valid("need ≥ 0 (0 = all agents)") { $0.method.valPoolSample >= 0 },

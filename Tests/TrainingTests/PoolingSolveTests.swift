@@ -28,14 +28,18 @@ final class PoolingSolveTests: TemporaryFolderTestCase {
 
     /// The tutorial's firms (own capacity and the mean, closed-form policy) with each training
     /// step pooling over 8 of 64 firms and validation estimated on 16: the policy error, measured
-    /// with all 64 firms, meets the exact-pooling bar of `ModelFileSolveTests` (0.5 %).
+    /// with all 64 firms, meets the exact-pooling bar of `ModelFileSolveTests` (0.5 %); so does a
+    /// stratified pool (`method.pool_stratified`: every 8th firm by capacity, per state).
     func testPooledTrainingReachesTheClosedFormPolicy() throws {
-        let c = try config(["model.file=\(ModelFileSolveTests.tutorial.path)", "model.N=64", "method.omega_quadrature_nodes=3",
-                            "method.pool_sample=8", "method.val_pool_sample=16", "optimizer.average_decay=0.9", "seed=2"])
-        let s = try SolveRunner.solve(config: c, folder: RunFolder(dir.appendingPathComponent("pooled")), progress: quiet())
-        XCTAssertEqual(s.stopReason, .threshold)
-        XCTAssertLessThan(try XCTUnwrap(s.policyRelError), 0.005)
-        XCTAssertLessThan(s.testMSE, 1e-5)
+        for stratified in [false, true] {
+            let c = try config(["model.file=\(ModelFileSolveTests.tutorial.path)", "model.N=64", "method.omega_quadrature_nodes=3",
+                                "method.pool_sample=8", "method.pool_stratified=\(stratified)", "method.val_pool_sample=16",
+                                "optimizer.average_decay=0.9", "seed=2"])
+            let s = try SolveRunner.solve(config: c, folder: RunFolder(dir.appendingPathComponent("pooled-\(stratified)")), progress: quiet())
+            XCTAssertEqual(s.stopReason, .threshold, "stratified: \(stratified)")
+            XCTAssertLessThan(try XCTUnwrap(s.policyRelError), 0.005, "stratified: \(stratified)")
+            XCTAssertLessThan(s.testMSE, 1e-5, "stratified: \(stratified)")
+        }
     }
 
     /// A stop decided on the validation estimate is confirmed on every agent: the epoch that stops
@@ -75,5 +79,11 @@ final class PoolingSolveTests: TemporaryFolderTestCase {
         XCTAssertThrowsError(try SolveRunner.solve(config: c, folder: RunFolder(dir.appendingPathComponent("customers")), progress: quiet())) { error in
             XCTAssertEqual((error as? ConfigError)?.key, "method.pool_sample")
         }
+        // a stratified pool needs a pool: refused at load, naming the key and the fix
+        XCTAssertThrowsError(try config(["method.pool_stratified=true", "method.pool_sample=0"])) { error in
+            XCTAssertEqual((error as? ConfigError)?.key, "method.pool_stratified")
+            XCTAssertTrue("\(error)".contains("method.pool_sample > 0"), "\(error)")
+        }
+        XCTAssertNoThrow(try config(["method.pool_stratified=true", "method.pool_sample=8"]))
     }
 }
