@@ -97,6 +97,9 @@ public struct OptimizerConfig: Equatable, Sendable {
 /// The `trainer` section: stopping rules and precision.
 public struct TrainerConfig: Equatable, Sendable {
     public var maxEpochs = 100
+    /// The stopping threshold counts only from this many epochs of an attempt on (PyTorch
+    /// Lightning's `min_epochs`): e.g. after data that make the fit harder have joined.
+    public var minEpochs = 0
     /// Wall-clock budget in seconds (nil: none).
     public var maxTime: Double? = nil
     public var stoppingThreshold = 1e-6
@@ -509,6 +512,9 @@ struct ConfigKey {
             .valid("need 0 ≤ decay < 1") { $0.optimizer.averageDecay >= 0 && $0.optimizer.averageDecay < 1 },
         .int("trainer.max_epochs", \.trainer.maxEpochs)
             .valid("need ≥ 1") { $0.trainer.maxEpochs >= 1 },
+        .int("trainer.min_epochs", \.trainer.minEpochs)
+            .help("the stopping threshold counts only after this many epochs of an attempt (0 = from the first)")
+            .valid("need 0 ≤ min_epochs ≤ max_epochs") { $0.trainer.minEpochs >= 0 && $0.trainer.minEpochs <= $0.trainer.maxEpochs },
         .optionalDouble("trainer.max_time", \.trainer.maxTime)
             .help("seconds of fitting, or null for no limit")
             .valid("need > 0 seconds, or null for no limit") { ($0.trainer.maxTime ?? 1) > 0 },

@@ -354,7 +354,7 @@ public final class Solver<E: SymmetricEconomy> {
             }
         }
 
-        if let last = history.last, last.attempt == attempt, last.valMSE <= tc.stoppingThreshold,
+        if let last = history.last, last.attempt == attempt, reachesThreshold(last.valMSE, epochs: epochsDone - attemptStartEpoch),
            let reason = concludeAtThreshold() { return reason }
         while epochsDone - attemptStartEpoch < tc.maxEpochs {
             let epoch = epochsDone, localEpoch = epochsDone - attemptStartEpoch
@@ -419,15 +419,16 @@ public final class Solver<E: SymmetricEconomy> {
             }
             let isBest = valMSE < bestValMSE
             if isBest { bestValMSE = valMSE; sinceImprovement = 0 } else { sinceImprovement += 1 }
-            if secondsToThreshold == nil && valMSE <= tc.stoppingThreshold { secondsToThreshold = t }
+            let reached = reachesThreshold(valMSE, epochs: epochsDone - attemptStartEpoch)
+            if secondsToThreshold == nil && reached { secondsToThreshold = t }
             try onEpoch(record, isBest)
             if let snapshot { previousSnapshot = (snapshot, epochsDone - 1, attempt) }
             let remaining = Double(tc.maxEpochs - (epochsDone - attemptStartEpoch))
             let eta = t / Double(epochsDone) * remaining
             progress.epochDone(epoch: localEpoch, maxEpochs: tc.maxEpochs, trainMSE: record.trainMSE, valMSE: valMSE,
                                policyError: policyErr, lr: lr, elapsed: t, eta: tc.maxTime.map { min(eta, max(0, $0 - t)) } ?? eta)
-            if valMSE <= tc.stoppingThreshold, let reason = concludeAtThreshold() { return reason }
-            if tc.verifyOwnPaths, valMSE > tc.stoppingThreshold, valMSE <= tc.ownPathScreen, attempt < tc.maxRestarts {
+            if reached, let reason = concludeAtThreshold() { return reason }
+            if tc.verifyOwnPaths, !reached, valMSE <= tc.ownPathScreen, attempt < tc.maxRestarts {
                 // the screen: an explosive solution of the Euler equation shows itself long before
                 // the threshold (and some never reach it), so don't spend the epochs polishing it
                 let check = ownPathCheck(measureResiduals: false)
@@ -489,13 +490,19 @@ public final class Solver<E: SymmetricEconomy> {
         return lossSum / Double(max(batchCount, 1))
     }
 
+    /// Whether val MSE `valMSE` reaches the stopping threshold with `epochs` epochs of the attempt
+    /// done: below `trainer.stopping_threshold`, and not before `trainer.min_epochs`.
+    func reachesThreshold(_ valMSE: Double, epochs: Int) -> Bool {
+        valMSE <= config.trainer.stoppingThreshold && epochs >= config.trainer.minEpochs
+    }
+
     /// Validation MSE and policy error of the current weights: the estimate on the validation
     /// sample when there is one, confirmed on every agent when it reaches the threshold (so the
     /// recorded value that stops a run is always the all-agent one).
     func validate() -> (mse: Double, policyError: Double?) {
         var valMSE = mse(sampledValX, economy: validationSample?.economy, subsample: validationSubsample)
         let policyErr = policyRelError(sampledValX, economy: validationSample?.economy)
-        if let sample = validationSample, valMSE <= config.trainer.stoppingThreshold {
+        if let sample = validationSample, reachesThreshold(valMSE, epochs: epochsDone + 1 - attemptStartEpoch) {
             let full = mse(valX, subsample: validationSubsample)
             progress.message("val MSE on \(sample.subset.count) agents \(sci(valMSE)), on all \(economy.agentCount): \(sci(full))")
             valMSE = full

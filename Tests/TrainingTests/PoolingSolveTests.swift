@@ -57,6 +57,25 @@ final class PoolingSolveTests: TemporaryFolderTestCase {
         XCTAssertEqual(recorded, full, accuracy: 1e-6 * full, "the stopping epoch records the all-agent value")
     }
 
+    /// `trainer.min_epochs`: a threshold the fit reaches in its first epochs stops the run only
+    /// once min_epochs epochs are done, and the time to the threshold is that epoch's.
+    func testMinEpochsHoldsTheThresholdBack() throws {
+        let base = ["model.file=\(ModelFileSolveTests.tutorial.path)", "model.N=16", "method.T=5", "method.train_trajectories=3",
+                    "method.val_trajectories=2", "trainer.max_epochs=30", "trainer.stopping_threshold=1e-2", "trainer.verify_own_paths=false"]
+        let free = try solver(try config(base))
+        XCTAssertEqual(try free.fit { _, _ in }, .threshold)
+        XCTAssertLessThan(free.history.count, 6, "test setup: the threshold is reached early without min_epochs")
+        let held = try solver(try config(base + ["trainer.min_epochs=6"]))
+        XCTAssertEqual(try held.fit { _, _ in }, .threshold)
+        XCTAssertEqual(held.history.count, 6)
+        XCTAssertLessThanOrEqual(held.history[5].valMSE, 1e-2)
+        XCTAssertTrue(held.history.prefix(5).contains { $0.valMSE <= 1e-2 }, "the threshold was reached before epoch 6 and held back")
+        XCTAssertEqual(try XCTUnwrap(held.secondsToThreshold), held.history[5].seconds)
+        XCTAssertThrowsError(try config(base + ["trainer.min_epochs=31"])) { error in
+            XCTAssertEqual((error as? ConfigError)?.key, "trainer.min_epochs")
+        }
+    }
+
     /// `refresh_data_from: previous`: every new path starts where the same path of the old data ended.
     func testRefreshedPathsContinueThePreviousOnes() throws {
         let c = try config(["model.file=\(ModelFileSolveTests.tutorial.path)", "model.N=16", "method.T=5", "method.train_trajectories=3",
