@@ -139,12 +139,13 @@ extension SymmetricEconomy {
         precondition(size > 0 && size <= n, "stratifiedStates: size \(size) outside 1...\(n)")
         let out = Tensor<Scalar>(uninitializedShape: [rows.count, size] + stateShape.dropFirst())
         let step = Double(n) / Double(size)
+        // the keys as a concrete [Double] (one buffer for every row): a comparator on the generic
+        // scalar is not specialised across modules and sorting a row took milliseconds
+        var keys = [Double](repeating: 0, count: n * inner)
         for (k, r) in rows.enumerated() {
             precondition(r >= 0 && r < X.shape[0], "stratifiedStates: row \(r) out of range 0..<\(X.shape[0])")
             let row = X.pointer + r * n * inner
-            // the keys as a concrete [Double]: a comparator on the generic scalar is not specialised
-            // across modules and sorting a row took milliseconds
-            let keys = (0..<(n * inner)).map { Double(row[$0]) }
+            for i in 0..<(n * inner) { keys[i] = Double(row[i]) }
             let sorted = keys.withUnsafeBufferPointer { key in
                 (0..<n).sorted { a, b in
                     var c = inner - 1

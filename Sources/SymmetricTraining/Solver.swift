@@ -502,6 +502,7 @@ public final class Solver<E: SymmetricEconomy> {
     func validate() -> (mse: Double, policyError: Double?) {
         var valMSE = mse(sampledValX, economy: validationSample?.economy, subsample: validationSubsample)
         let policyErr = policyRelError(sampledValX, economy: validationSample?.economy)
+        // validate() runs before the epoch is counted: this epoch is the attempt's (epochsDone + 1 − start)-th
         if let sample = validationSample, reachesThreshold(valMSE, epochs: epochsDone + 1 - attemptStartEpoch) {
             let full = mse(valX, subsample: validationSubsample)
             progress.message("val MSE on \(sample.subset.count) agents \(sci(valMSE)), on all \(economy.agentCount): \(sci(full))")
