@@ -15,10 +15,10 @@ public struct SymmetricArchitecture: Codable, Equatable, Sendable {
     public var activation: Activation = .relu
     /// Several firm types: one φ for every block (true) or one φ per block (false).
     public var sharedPhi: Bool = false
-    /// Scale of ρ's last-layer weights at initialisation (1: PyTorch's; 0: the network starts flat,
-    /// u = the bias, the implicit-bias argument for the stable root); nil: by architecture, the
-    /// measured choice of docs/equilibrium-selection.md (flat for identity and moments φ, PyTorch's
-    /// for Deep Sets).
+    /// Scale of ρ's last layer (weights and bias) at initialisation (1: PyTorch's; 0: the network
+    /// starts flat at zero, u ≡ 0 — the implicit-bias argument for the stable root, and a start
+    /// whose level error does not steer the slope); nil: by architecture, the measured choice of
+    /// docs/equilibrium-selection.md (flat for identity and moments φ, PyTorch's for Deep Sets).
     public var rhoOutputScale: Double? = 1
 
     /// The scale actually applied.
@@ -107,10 +107,7 @@ public struct SymmetricNetwork<T: TensorScalar> {
         rho = MLP(inputSize: ownStateDimension + pooling.latentSize, hidden: architecture.rhoHidden,
                   hiddenLayers: architecture.rhoLayers, outputSize: 1, bias: architecture.bias,
                   activation: architecture.activation, generator: &g)
-        if architecture.resolvedRhoOutputScale != 1 {
-            let w = rho.layers[rho.layers.count - 1].weight.value
-            for i in 0..<w.count { w.pointer[i] *= T(architecture.resolvedRhoOutputScale) }
-        }
+        rho.scaleOutputLayer(by: architecture.resolvedRhoOutputScale)
     }
 
     /// The pooled representation `(1/N) Σ_i φ(X_i)`, shape [batch, L].
@@ -140,6 +137,17 @@ public struct SymmetricNetwork<T: TensorScalar> {
 }
 
 extension SymmetricNetwork: ParameterizedModel {}
+
+extension MLP {
+    /// Multiplies the last layer's weights and bias by `scale` (ρ's start, `rho_output_scale`).
+    public func scaleOutputLayer(by scale: Double) {
+        guard scale != 1 else { return }
+        let last = layers[layers.count - 1]
+        for t in [last.weight.value] + (last.bias.map { [$0.value] } ?? []) {
+            for i in 0..<t.count { t.pointer[i] *= T(scale) }
+        }
+    }
+}
 
 extension MLP {
     /// `ρ(x_f, z)` for F own states per set: `x` [batch, F, d_own] next to the set's pooled
@@ -173,6 +181,7 @@ public struct BlockSymmetricNetwork<T: TensorScalar>: ParameterizedModel {
         let latent = poolings[0].latentSize * blockSizes.count
         rho = MLP(inputSize: ownStateDimension + latent, hidden: a.rhoHidden, hiddenLayers: a.rhoLayers, outputSize: 1,
                   bias: a.bias, activation: a.activation, generator: &g)
+        rho.scaleOutputLayer(by: a.resolvedRhoOutputScale)
     }
 
     public var latentSize: Int { poolings[0].latentSize * blockSizes.count }

@@ -55,7 +55,9 @@ public struct MethodConfig: Equatable, Sendable {
     /// time-iteration step, `nextPeriodPolicy`); nil: by architecture (`resolvedNextPolicyGradient`).
     public var nextPolicyGradient: Bool? = nil
     /// Once the attempt's val MSE reaches this, training steps switch to the other kind (time
-    /// iteration ↔ the full gradient); nil: never.
+    /// iteration ↔ the full gradient); nil: 10 × the stopping threshold when `nextPolicyGradient`
+    /// is nil too (the default: time iteration picks the root, the full gradient finishes it),
+    /// never otherwise (`resolvedSwitchGradientBelow`).
     public var switchGradientBelow: Double? = nil
     /// … or after this many epochs of the attempt, whichever comes first; nil: only by val MSE.
     public var switchGradientAtEpoch: Int? = nil
@@ -183,22 +185,30 @@ public struct RunConfig: Equatable, Sendable {
     public var modelSHA256: String? = nil
     public init() {}
 
-    /// `method.next_policy_gradient`, by architecture when null: time-iteration steps (false) for
-    /// φ(Identity) and Deep Sets, where they removed every explosive first attempt at no cost; the
-    /// full gradient for φ(Moments), whose time-iteration runs converge more slowly
-    /// (docs/equilibrium-selection.md, "Time iteration").
-    public var resolvedNextPolicyGradient: Bool { method.nextPolicyGradient ?? (network.phi == .moments) }
+    /// `method.next_policy_gradient`; null: time-iteration steps (false) for every architecture,
+    /// where the explosive root repels (docs/equilibrium-selection.md, "Time iteration" and "A
+    /// start at zero").
+    public var resolvedNextPolicyGradient: Bool { method.nextPolicyGradient ?? false }
+
+    /// `method.switch_gradient_below`; null: 10 × `trainer.stopping_threshold` when
+    /// `method.next_policy_gradient` is null too — time-iteration steps select the stable root and
+    /// the full gradient, which minimises the squared residual itself, finishes the fit — and
+    /// never when the kind of step was chosen explicitly (so sweeps that pin it measure one kind).
+    public var resolvedSwitchGradientBelow: Double? {
+        method.switchGradientBelow ?? (method.nextPolicyGradient == nil ? 10 * trainer.stoppingThreshold : nil)
+    }
 
     /// Whether a training step differentiates through the next period's policy, given the val MSEs
     /// of the attempt so far: `resolvedNextPolicyGradient`, flipped for the rest of the attempt once
-    /// one of them reaches `method.switch_gradient_below`, or once the attempt has run
+    /// one of them reaches `resolvedSwitchGradientBelow`, or once the attempt has run
     /// `method.switch_gradient_at_epoch` epochs (new data, as an own-path refinement brings, do
     /// not flip it back; a restart does).
     public func nextPolicyGradient<S: Sequence>(attemptValMSEs: S) -> Bool where S.Element == Double {
         var epochs = 0, reached = false
+        let switchLevel = resolvedSwitchGradientBelow
         for v in attemptValMSEs {
             epochs += 1
-            if let s = method.switchGradientBelow, v <= s { reached = true }
+            if let s = switchLevel, v <= s { reached = true }
         }
         let byClock = method.switchGradientAtEpoch.map { epochs >= $0 } ?? false
         return resolvedNextPolicyGradient != (reached || byClock)
@@ -451,9 +461,9 @@ struct ConfigKey {
         .choice("method.refresh_data_from", \.method.refreshDataFrom)
             .help("initial | previous: refreshed paths start at the initial state, or continue where the previous data's paths ended (ergodic sampling)"),
         .optionalBool("method.next_policy_gradient", \.method.nextPolicyGradient)
-            .help("training steps differentiate through next period's policy u(X') (true, the paper) or hold it fixed (false: time iteration, where the explosive root repels); null: false for identity/deepset, true for moments"),
+            .help("training steps differentiate through next period's policy u(X') (true, the paper) or hold it fixed (false: time iteration, where the explosive root repels); null: false, and the full gradient from val MSE ≤ 10 × stopping_threshold (method.switch_gradient_below)"),
         .optionalDouble("method.switch_gradient_below", \.method.switchGradientBelow)
-            .help("once val MSE ≤ this, training steps switch between time iteration and the full gradient (null: never)")
+            .help("once val MSE ≤ this, training steps switch between time iteration and the full gradient (null: 10 × trainer.stopping_threshold when method.next_policy_gradient is null, else never)")
             .valid("need > 0, or null") { ($0.method.switchGradientBelow ?? 1) > 0 },
         .bool("method.hold_next_aggregates", \.method.holdNextAggregates)
             .help("time-iteration steps also hold every agent's next state fixed but the agent of interest's own (model files: next period's aggregates, prices and pooled features become data)"),
@@ -461,7 +471,7 @@ struct ConfigKey {
             .help("... or after this many epochs of an attempt, whichever comes first (null: only by val MSE)")
             .valid("need ≥ 1, or null") { ($0.method.switchGradientAtEpoch ?? 1) >= 1 },
         .optionalDouble("network.rho_output_scale", \.network.rhoOutputScale)
-            .help("ρ's last-layer weights × this at initialisation: 0 starts flat, 1 is PyTorch's; null: 0 for identity/moments, 1 for deepset")
+            .help("ρ's last layer (weights and bias) × this at initialisation: 0 starts flat at u ≡ 0, 1 is PyTorch's; null: 0 for identity/moments, 1 for deepset")
             .valid("need ≥ 0, or null") { ($0.network.rhoOutputScale ?? 0) >= 0 },
         .choice("network.phi", \.network.phi)
             .help("identity | moments | deepset"),

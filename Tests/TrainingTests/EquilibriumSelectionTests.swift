@@ -17,20 +17,41 @@ final class EquilibriumSelectionTests: TemporaryFolderTestCase {
         let net = SymmetricNetwork<Double>(a, generator: &g)
         let X = Tensor<Double>.randomNormal(shape: [4, 16], mean: 0.9, std: 0.3, using: &g)
         let u = withoutGradients { net(Variable(X)).value.scalars }
-        for v in u { XCTAssertEqual(v, net.rho.layers.last!.bias!.value.scalars[0], accuracy: 1e-15) }
+        for v in u { XCTAssertEqual(v, 0, accuracy: 1e-15, "u ≡ 0: no level error to steer the slope") }
+        var pytorch = SymmetricArchitecture()
+        pytorch.rhoOutputScale = 1
+        var g1 = SeededGenerator(seed: 1)
+        let random = SymmetricNetwork<Double>(pytorch, generator: &g1)
+        XCTAssertNotEqual(random.rho.layers.last!.bias!.value.scalars[0], 0, "PyTorch's start keeps its random bias")
+        var blocks = SymmetricArchitecture()
+        blocks.rhoOutputScale = 0
+        var g2 = SeededGenerator(seed: 2)
+        let block = BlockSymmetricNetwork<Double>(blocks, blockSizes: [8, 8], ownStateDimension: 2, generator: &g2)
+        let own = Tensor<Double>.randomNormal(shape: [4, 3, 2], mean: 0, std: 1, using: &g2)
+        let ub = withoutGradients { block.policy(own: Variable(own), pooled: block.pooled(Variable(X))).value.scalars }
+        XCTAssertEqual(ub.map(abs).max()!, 0, "the block-symmetric network starts flat the same way")
         var c = RunConfig()
         XCTAssertNil(c.network.rhoOutputScale, "a run's default: by architecture")
         c.network.phi = .moments
         XCTAssertEqual(c.network.resolvedRhoOutputScale, 0, "flat for φ(Moments)")
         c.network.phi = .deepset
         XCTAssertEqual(c.network.resolvedRhoOutputScale, 1, "PyTorch's for Deep Sets")
-        // time-iteration steps by default for Deep Sets and φ(Identity), the full gradient for φ(Moments)
+        // time-iteration steps by default for every architecture, then the full gradient once val
+        // MSE ≤ 10 × the stopping threshold
         XCTAssertNil(c.method.nextPolicyGradient)
-        XCTAssertFalse(c.resolvedNextPolicyGradient)
-        c.network.phi = .identity
-        XCTAssertFalse(c.resolvedNextPolicyGradient)
-        c.network.phi = .moments
-        XCTAssertTrue(c.resolvedNextPolicyGradient)
+        XCTAssertNil(c.method.switchGradientBelow)
+        for phi in [PhiKind.deepset, .identity, .moments] {
+            c.network.phi = phi
+            XCTAssertFalse(c.resolvedNextPolicyGradient, "\(phi)")
+            XCTAssertFalse(c.nextPolicyGradient(attemptValMSEs: [1e-2, 1.1e-5]), "\(phi): above 10 × 1e-6")
+            XCTAssertTrue(c.nextPolicyGradient(attemptValMSEs: [1e-2, 9e-6]), "\(phi): the full gradient below 1e-5")
+        }
+        c.trainer.stoppingThreshold = 1e-8
+        XCTAssertEqual(c.resolvedSwitchGradientBelow, 1e-7, "the level follows the threshold")
+        c.trainer.stoppingThreshold = 1e-6
+        c.method.nextPolicyGradient = true
+        XCTAssertNil(c.resolvedSwitchGradientBelow, "a kind of step chosen explicitly is kept")
+        XCTAssertTrue(c.nextPolicyGradient(attemptValMSEs: [1e-9]))
         c.method.nextPolicyGradient = false
         XCTAssertFalse(c.resolvedNextPolicyGradient, "an explicit setting wins")
         // method.switch_gradient_below flips the kind of step once val MSE reaches it
@@ -76,42 +97,47 @@ final class EquilibriumSelectionTests: TemporaryFolderTestCase {
         }
     }
 
-    /// φ(Identity) seeds whose first attempt the own-path screen rejects with the full gradient
-    /// (docs/equilibrium-selection.md, 20-seed table): without the screen and the own-path check,
-    /// the full gradient's first attempt ends far from the exact policy, while time-iteration steps
-    /// (`method.next_policy_gradient: false`, φ(Identity)'s default) reach it on the first attempt.
+    /// φ(Moments), ν = 1.5: seeds whose every attempt the own-path check rejects with the full
+    /// gradient from the start at zero (docs/equilibrium-selection.md, "A start at zero"): without
+    /// the screen and the check, the full gradient's first attempt ends far from the equilibrium,
+    /// while the default — time-iteration steps from the same start, then the full gradient
+    /// below 10 × the threshold — is solved on the first attempt.
     func testTimeIterationStepsReachTheStableRootWhereTheFullGradientFindsAnotherSolution() throws {
         let progress = ProgressReporter(forceTerminal: false)
         progress.quiet = true
-        for seed in [7, 8] {
+        for seed in [2, 3] {
             func solve(_ overrides: [String], _ name: String) throws -> SolveSummary {
                 var c = RunConfig()
-                for o in ["network.phi=identity", "seed=\(seed)"] + overrides { try c.apply(override: o) }
+                for o in ["network.phi=moments", "model.nu=1.5", "seed=\(seed)"] + overrides { try c.apply(override: o) }
                 try c.validate()
                 return try SolveRunner.solve(config: c, folder: RunFolder(dir.appendingPathComponent("\(name)-\(seed)")), progress: progress)
             }
-            let unchecked = try solve(["method.next_policy_gradient=true", "trainer.own_path_screen=0", "trainer.verify_own_paths=false"], "full")
-            XCTAssertGreaterThan(unchecked.policyScaledError ?? .infinity, 0.05, "seed \(seed): the full gradient's first attempt")
-            let ti = try solve([], "time-iteration")   // the default for φ(Identity)
+            let unchecked = try solve(["method.next_policy_gradient=true", "trainer.own_path_screen=0", "trainer.verify_own_paths=false",
+                                       "trainer.max_restarts=0"], "full")
+            XCTAssertFalse(unchecked.testMSE <= 1e-3, "seed \(seed): the full gradient's first attempt, test MSE \(unchecked.testMSE)")
+            let ti = try solve([], "time-iteration")   // the default
             XCTAssertEqual(ti.status, .solved, "seed \(seed)")
-            XCTAssertLessThan(try XCTUnwrap(ti.policyScaledError), 0.005, "seed \(seed)")
+            XCTAssertLessThanOrEqual(ti.testMSE, 1e-5, "seed \(seed)")
             let m = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("time-iteration-\(seed)/metrics.json"))) as? [String: Any]
             XCTAssertEqual(m?["attempts"] as? Int, 1, "seed \(seed): first attempt")
         }
     }
 
     /// The case that used to fail on every attempt with the PyTorch initialisation (test MSE 8.7e44):
-    /// φ(Moments), ν = 1.5, seed 1, every other setting at its default.
+    /// φ(Moments), ν = 1.5, seed 1, every other setting at its default — solved on the first attempt.
     func testMomentsWithCurvedDemandReachesTheStationaryEquilibriumByDefault() throws {
-        var c = RunConfig()
-        try c.apply(override: "network.phi=moments")
-        try c.apply(override: "model.nu=1.5")
-        try c.apply(override: "seed=1")
-        try c.validate()
         let progress = ProgressReporter(forceTerminal: false)
         progress.quiet = true
-        let s = try SolveRunner.solve(config: c, folder: RunFolder(dir.appendingPathComponent("moments")), progress: progress)
+        func solve(_ overrides: [String], _ name: String) throws -> SolveSummary {
+            var c = RunConfig()
+            for o in ["network.phi=moments", "model.nu=1.5", "seed=1"] + overrides { try c.apply(override: o) }
+            try c.validate()
+            return try SolveRunner.solve(config: c, folder: RunFolder(dir.appendingPathComponent(name)), progress: progress)
+        }
+        let s = try solve([], "moments")
         XCTAssertEqual(s.status, .solved)
         XCTAssertLessThanOrEqual(s.testMSE, 1e-5)
+        let m = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("moments/metrics.json"))) as? [String: Any]
+        XCTAssertEqual(m?["attempts"] as? Int, 1, "first attempt")
     }
 }

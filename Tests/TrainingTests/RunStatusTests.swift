@@ -143,11 +143,13 @@ final class RunStatusTests: TemporaryFolderTestCase {
 
     /// A run whose every attempt fails the own-path check ends `failed` (exit 4) and has no time to
     /// the threshold, although a rejected attempt reached it. φ(Moments) at ν = 1.5, seed 1, lands on
-    /// an explosive solution on its first attempt (issue 10's example); with no restarts that is the end.
+    /// an explosive solution on its first attempt with the paper's start and full gradient (issue 10's
+    /// example; the default's time-iteration steps solve it); with no restarts that is the end.
     func testRejectedAttemptEndsFailedWithoutATimeToThreshold() throws {
         let out = dir.appendingPathComponent("rejected")
         let r = try runToEnd(["solve", "--out", out.path, "--set", "network.phi=moments", "--set", "model.nu=1.5", "--seed", "1",
-                              "--set", "trainer.max_restarts=0", "--set", "network.rho_output_scale=1", "--set", "optimizer.lr=1e-3", "--set", "method.test_trajectories=2"])
+                              "--set", "trainer.max_restarts=0", "--set", "network.rho_output_scale=1", "--set", "method.next_policy_gradient=true",
+                              "--set", "optimizer.lr=1e-3", "--set", "method.test_trajectories=2"])
         XCTAssertEqual(r.status, RunStatus.failed.exitCode, r.stderr)
         XCTAssertTrue(r.stderr.contains("own-path check failed"), r.stderr)
         let m = try metrics(out)
