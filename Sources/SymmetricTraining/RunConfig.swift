@@ -65,6 +65,9 @@ public struct MethodConfig: Equatable, Sendable {
     /// next period's aggregates, prices and pooled features are data, and only an agent's own
     /// next state carries the gradient — the household problem given the law of motion.
     public var holdNextAggregates = false
+    /// Before training, ρ's last-layer biases (the policy's level) are set to minimise the mean
+    /// squared Euler residual on a sample of the training states (`StartLevelFit`).
+    public var fitStartLevel = true
     public init() {}
 
     /// The expectation settings of training (`omega_quadrature_nodes`) — one place for every
@@ -467,6 +470,8 @@ struct ConfigKey {
             .valid("need > 0, or null") { ($0.method.switchGradientBelow ?? 1) > 0 },
         .bool("method.hold_next_aggregates", \.method.holdNextAggregates)
             .help("time-iteration steps also hold every agent's next state fixed but the agent of interest's own (model files: next period's aggregates, prices and pooled features become data)"),
+        .bool("method.fit_start_level", \.method.fitStartLevel)
+            .help("before training, set ρ's last-layer biases (the policy's level) to minimise the mean squared Euler residual on a sample of the training states: a level error at the start steers the slope toward the explosive root"),
         .optionalInt("method.switch_gradient_at_epoch", \.method.switchGradientAtEpoch)
             .help("... or after this many epochs of an attempt, whichever comes first (null: only by val MSE)")
             .valid("need ≥ 1, or null") { ($0.method.switchGradientAtEpoch ?? 1) >= 1 },

@@ -239,6 +239,7 @@ final class Run<E: SymmetricEconomy> {
         }
         progress.message("solving \(modelName), N=\(economyN), φ=\(config.network.phi.rawValue), \(solver.network.parameterCount) parameters, "
                          + "\(solver.trainX.shape[0]) training points, float\(config.trainer.precision), seed \(config.seed) → \(folder.url.path)")
+        if solver.epochsDone == 0, let level = solver.startLevel { progress.message(level.description) }
         let reason = try solver.fit { record, isBest in
             let tensors = self.solver.checkpointTensors(), meta = self.solver.checkpointMetadata()
             try Safetensors.write(tensors, metadata: meta, to: self.folder.last)

@@ -139,6 +139,8 @@ public final class Solver<E: SymmetricEconomy> {
     public var attempt = 0
     public var attemptStartEpoch = 0
     public var lastOwnPathCheck: OwnPathCheck?
+    /// The start level of the current attempt (`method.fit_start_level`), nil when not fitted.
+    public var startLevel: StartLevelFit?
     /// Restarts triggered by the own-path screen (`trainer.own_path_screen`), all attempts.
     public var screenRestarts = 0
     /// Rollbacks in the current attempt (`trainer.rollbacks`): each halved the learning rate.
@@ -178,6 +180,7 @@ public final class Solver<E: SymmetricEconomy> {
             trainX = allTrain
         }
         valX = val.reshaped([-1] + economy.stateShape)
+        if config.method.fitStartLevel { startLevel = fitStartLevel() }
         average?.reset()
     }
 
@@ -612,11 +615,13 @@ public final class Solver<E: SymmetricEconomy> {
         var g = streams.restart(attempt: attempt)
         average?.unload()
         network.copyParameters(from: economy.makePolicy(generator: &g))
+        startLevel = config.method.fitStartLevel ? fitStartLevel() : nil
         average?.reset()
         optimizer.reset()
         bestValMSE = .infinity
         secondsToThreshold = nil
         progress.message("\(reason): restarting from a new initialisation (attempt \(attempt + 1) of \(config.trainer.maxRestarts + 1))")
+        if let startLevel { progress.message(startLevel.description) }
     }
 
     /// Simulates `trajectories` test paths with the trained network from the common initial

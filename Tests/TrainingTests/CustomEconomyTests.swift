@@ -11,7 +11,7 @@ final class CustomEconomyTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let summary = try solveCongestionEconomy(folder: dir)
         XCTAssertEqual(summary.stopReason, StopReason.threshold)
-        XCTAssertLessThan(summary.testMSE, 5e-6)
+        XCTAssertLessThan(summary.testMSE, 1e-5, "issue 10's bar for a solved run's test MSE")
         // the congestion economy is the investment model with α0 = a, α1 = b: compare the fitted
         // policy with that closed form on aggregate states along the equilibrium path
         var m = InvestmentModel(); m.N = 64
