@@ -15,10 +15,12 @@ public struct StartLevelFit: Sendable, Equatable {
     public var biases: [Double]
     /// Mean squared residual on the sample before and after.
     public var before: Double, after: Double
+    /// Wall seconds the fit took (before the training clock starts).
+    public var seconds: Double
 
     public var description: String {
         "start level: ρ's output bias \(biases.map { String(format: "%.4g", $0) }.joined(separator: ", ")) "
-            + "(mean squared residual on the training sample \(sci(before)) → \(sci(after)))"
+            + "(mean squared residual on the training sample \(sci(before)) → \(sci(after)), \(String(format: "%.2f", seconds)) s)"
     }
 }
 
@@ -69,6 +71,7 @@ extension Solver {
             let s = v.reduce(0) { $0 + $1 * $1 } / Double(max(v.count, 1))
             return s.isFinite ? s : .infinity
         }
+        let clock = Date()
         var b = biases.map { Double($0.value.pointer[0]) }
         var res = r(b)
         let before = mse(res)
@@ -107,7 +110,7 @@ extension Solver {
             if !accepted || zip(step, b).allSatisfy({ abs($0) <= 1e-7 * max(1, abs($1)) }) { break }
         }
         set(b)
-        return StartLevelFit(biases: b, before: before, after: best)
+        return StartLevelFit(biases: b, before: before, after: best, seconds: Date().timeIntervalSince(clock))
     }
 
     /// Solves the small dense system A x = y by Gaussian elimination with partial pivoting (nil
