@@ -66,8 +66,9 @@ public struct MethodConfig: Equatable, Sendable {
     /// next state carries the gradient — the household problem given the law of motion.
     public var holdNextAggregates = false
     /// Before training, ρ's last-layer biases (the policy's level) are set to minimise the mean
-    /// squared Euler residual on a sample of the training states (`StartLevelFit`).
-    public var fitStartLevel = true
+    /// squared Euler residual on a sample of the training states (`StartLevelFit`). Off by default:
+    /// it rescues α0 = 5 but stalls φ(Identity) at γ = 30, N = 512 (docs/equilibrium-selection.md).
+    public var fitStartLevel = false
     public init() {}
 
     /// The expectation settings of training (`omega_quadrature_nodes`) — one place for every
@@ -471,7 +472,7 @@ struct ConfigKey {
         .bool("method.hold_next_aggregates", \.method.holdNextAggregates)
             .help("time-iteration steps also hold every agent's next state fixed but the agent of interest's own (model files: next period's aggregates, prices and pooled features become data)"),
         .bool("method.fit_start_level", \.method.fitStartLevel)
-            .help("before training, set ρ's last-layer biases (the policy's level) to minimise the mean squared Euler residual on a sample of the training states: a level error at the start steers the slope toward the explosive root"),
+            .help("before training, set ρ's last-layer biases (the policy's level) to minimise the mean squared Euler residual on a sample of the training states (default false; see docs/equilibrium-selection.md for where it helps and where it stalls)"),
         .optionalInt("method.switch_gradient_at_epoch", \.method.switchGradientAtEpoch)
             .help("... or after this many epochs of an attempt, whichever comes first (null: only by val MSE)")
             .valid("need ≥ 1, or null") { ($0.method.switchGradientAtEpoch ?? 1) >= 1 },

@@ -100,9 +100,9 @@ final class EquilibriumSelectionTests: TemporaryFolderTestCase {
     /// φ(Moments), ν = 1.5, seeds 2 and 3 (docs/equilibrium-selection.md, "A start at the level of
     /// the data"): from the flat start at u ≡ 0 (a level error of about 0.03) the full gradient alone
     /// (own-path screen and check off) ends on an explosive solution. The same full gradient from the
-    /// start at the level of the data reaches the equilibrium: the level error was the cause. The
-    /// default (that start, time-iteration steps, the full gradient below 10 × the threshold) is
-    /// solved on the first attempt.
+    /// start at the level of the data (`method.fit_start_level`) reaches the equilibrium: the level
+    /// error was the cause. The default (the start at zero, time-iteration steps, the full gradient
+    /// below 10 × the threshold) is solved on the first attempt.
     func testTheStartLevelDecidesWhereTheFullGradientGoesAndTheDefaultSolvesOnTheFirstAttempt() throws {
         let progress = ProgressReporter(forceTerminal: false)
         progress.quiet = true
@@ -117,7 +117,7 @@ final class EquilibriumSelectionTests: TemporaryFolderTestCase {
                              "trainer.max_restarts=0"]
             let fromZero = try solve(unchecked + ["method.fit_start_level=false"], "full-from-zero")
             XCTAssertFalse(fromZero.testMSE <= 1e-3, "seed \(seed): the full gradient from u ≡ 0, test MSE \(fromZero.testMSE)")
-            let fromLevel = try solve(unchecked, "full-from-level")
+            let fromLevel = try solve(unchecked + ["method.fit_start_level=true"], "full-from-level")
             XCTAssertLessThanOrEqual(fromLevel.testMSE, 1e-5, "seed \(seed): the full gradient from the fitted level")
             let ti = try solve([], "time-iteration")   // the default
             XCTAssertEqual(ti.status, .solved, "seed \(seed)")

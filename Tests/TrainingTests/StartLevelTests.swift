@@ -10,7 +10,7 @@ final class StartLevelTests: XCTestCase {
     func solver(_ overrides: [String]) throws -> Solver<InvestmentEconomy<Double>> {
         var c = RunConfig()
         for o in ["network.phi=identity", "trainer.precision=64", "method.train_trajectories=2", "method.val_trajectories=2",
-                  "seed=3"] + overrides { try c.apply(override: o) }
+                  "seed=3", "method.fit_start_level=true"] + overrides { try c.apply(override: o) }
         try c.validate()
         let p = ProgressReporter(forceTerminal: false); p.quiet = true
         return try Solver<InvestmentEconomy<Double>>(config: c, progress: p) { g in
@@ -53,6 +53,7 @@ final class StartLevelTests: XCTestCase {
         let off = try solver(["method.fit_start_level=false"])
         XCTAssertNil(off.startLevel)
         XCTAssertEqual(off.network.rho.layers.last?.bias?.value.scalars[0], 0, "without the fit the flat start stays at u ≡ 0")
+        XCTAssertFalse(RunConfig().method.fitStartLevel, "off by default")
     }
 
     func testOutputBiasesAreTheLastLayerOfEachPolicyNetwork() {
