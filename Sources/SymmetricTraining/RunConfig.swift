@@ -52,7 +52,8 @@ public struct MethodConfig: Equatable, Sendable {
     public var interestShare = 0.5
     /// Training steps differentiate the Euler residual through the next period's policy u(X')
     /// (true: the paper's residual minimisation) or hold u(X') fixed within the step (false: a
-    /// time-iteration step, `nextPeriodPolicy`); nil: by architecture (`resolvedNextPolicyGradient`).
+    /// time-iteration step, `nextPeriodPolicy`); nil: time iteration, then the full gradient
+    /// (`resolvedNextPolicyGradient`, `resolvedSwitchGradientBelow`).
     public var nextPolicyGradient: Bool? = nil
     /// Once the attempt's val MSE reaches this, training steps switch to the other kind (time
     /// iteration ↔ the full gradient); nil: 10 × the stopping threshold when `nextPolicyGradient`
