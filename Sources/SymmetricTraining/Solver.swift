@@ -180,7 +180,7 @@ public final class Solver<E: SymmetricEconomy> {
             trainX = allTrain
         }
         valX = val.reshaped([-1] + economy.stateShape)
-        if config.method.fitStartLevel { startLevel = fitStartLevel() }
+        startLevel = configuredStartLevel()
         average?.reset()
     }
 
@@ -615,7 +615,7 @@ public final class Solver<E: SymmetricEconomy> {
         var g = streams.restart(attempt: attempt)
         average?.unload()
         network.copyParameters(from: economy.makePolicy(generator: &g))
-        startLevel = config.method.fitStartLevel ? fitStartLevel() : nil
+        startLevel = configuredStartLevel()
         average?.reset()
         optimizer.reset()
         bestValMSE = .infinity

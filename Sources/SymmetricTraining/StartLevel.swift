@@ -58,6 +58,10 @@ extension Solver {
         return trainX.gather(Array(Swift.stride(from: 0, to: trainX.shape[0], by: stride).prefix(states)))
     }
 
+    /// The start level of a new attempt (its initialisation and every restart): fitted when
+    /// `method.fit_start_level` is on, else nil.
+    func configuredStartLevel() -> StartLevelFit? { config.method.fitStartLevel ? fitStartLevel() : nil }
+
     /// Sets ρ's output biases to the least-squares level on `startLevelSample()`: a few
     /// damped Gauss–Newton steps with a finite-difference Jacobian (one residual evaluation per
     /// bias), each step kept only if it lowers the mean squared residual. nil when the network has
